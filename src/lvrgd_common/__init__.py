@@ -1,0 +1,52 @@
+"""Async DynamoDB persistence for Pydantic v2 models, on aioboto3.
+
+Example:
+    >>> from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
+    >>> config = DynamoDBConfig(table_name="app", region="eu-west-1")
+    >>> service = DynamoDBService(LoggingService(), config)  # no I/O until opened
+"""
+
+from lvrgd_common.exceptions.dynamodb_exceptions import (
+    CancellationReason,
+    DynamoDBBatchOperationError,
+    DynamoDBConditionalCheckError,
+    DynamoDBDecodeError,
+    DynamoDBItemNotFoundError,
+    DynamoDBServiceError,
+    DynamoDBTableNotFoundError,
+    DynamoDBTransactionError,
+    DynamoDBUnavailableError,
+    DynamoDBValidationError,
+)
+from lvrgd_common.models.attribute_condition import AttributeCondition
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_config import DynamoDBConfig
+from lvrgd_common.models.pagination_result import PaginationResult
+from lvrgd_common.models.sort_key_condition import SortKeyCondition
+from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+from lvrgd_common.services.dynamodb_service import DynamoDBService
+from lvrgd_common.services.logging_service import LoggerProtocol, LoggingService
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttributeCondition",
+    "CancellationReason",
+    "DynamoDBBaseModel",
+    "DynamoDBBatchOperationError",
+    "DynamoDBConditionalCheckError",
+    "DynamoDBConfig",
+    "DynamoDBDecodeError",
+    "DynamoDBItemNotFoundError",
+    "DynamoDBService",
+    "DynamoDBServiceError",
+    "DynamoDBTableNotFoundError",
+    "DynamoDBTransactionError",
+    "DynamoDBUnavailableError",
+    "DynamoDBValidationError",
+    "LoggerProtocol",
+    "LoggingService",
+    "PaginationResult",
+    "SortKeyCondition",
+    "TransactionWriteItem",
+]

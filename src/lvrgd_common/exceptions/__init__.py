@@ -1,0 +1,27 @@
+"""The service's exception hierarchy."""
+
+from lvrgd_common.exceptions.dynamodb_exceptions import (
+    CancellationReason,
+    DynamoDBBatchOperationError,
+    DynamoDBConditionalCheckError,
+    DynamoDBDecodeError,
+    DynamoDBItemNotFoundError,
+    DynamoDBServiceError,
+    DynamoDBTableNotFoundError,
+    DynamoDBTransactionError,
+    DynamoDBUnavailableError,
+    DynamoDBValidationError,
+)
+
+__all__ = [
+    "CancellationReason",
+    "DynamoDBBatchOperationError",
+    "DynamoDBConditionalCheckError",
+    "DynamoDBDecodeError",
+    "DynamoDBItemNotFoundError",
+    "DynamoDBServiceError",
+    "DynamoDBTableNotFoundError",
+    "DynamoDBTransactionError",
+    "DynamoDBUnavailableError",
+    "DynamoDBValidationError",
+]

@@ -1,0 +1,76 @@
+"""One write of a transaction."""
+
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, SerializeAsAny, model_validator
+
+from lvrgd_common.models.attribute_condition import AttributeCondition
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+
+__all__ = ["TransactionOperation", "TransactionWriteItem"]
+
+TransactionOperation = Literal["put", "update", "delete", "condition_check"]
+
+_KEY_ATTRIBUTES = frozenset({"pk", "sk"})
+# The fields each operation needs; any other of these given is a mistake.
+_SHAPES: dict[str, frozenset[str]] = {
+    "put": frozenset({"item"}),
+    "update": frozenset({"pk", "sk", "updates"}),
+    "delete": frozenset({"pk", "sk"}),
+    "condition_check": frozenset({"pk", "sk"}),
+}
+
+
+class TransactionWriteItem(BaseModel):
+    """A put, update, delete or condition check inside `DynamoDBService.transact_write`.
+
+    - ``put``: ``item`` (the whole model, every field of its own subclass is written);
+    - ``update``: ``pk``, ``sk``, ``updates`` (as `DynamoDBService.update`: the item must
+      exist, a value None removes the attribute);
+    - ``delete``: ``pk``, ``sk``;
+    - ``condition_check``: ``pk``, ``sk`` and at least one condition, nothing written.
+
+    ``conditions`` may be added to any operation; all must hold or the transaction is
+    cancelled. A put that must not overwrite uses
+    ``AttributeCondition(attribute="pk", operator="not_exists")``.
+
+    Raises:
+        pydantic.ValidationError: When an operation lacks what it needs or has what it
+            does not use.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    operation: TransactionOperation
+    item: SerializeAsAny[DynamoDBBaseModel] | None = None
+    pk: str | None = None
+    sk: str | None = None
+    updates: dict[str, Any] | None = None
+    conditions: tuple[AttributeCondition, ...] = ()
+
+    @model_validator(mode="after")
+    def _check_shape(self) -> Self:
+        problem = self._shape_problem()
+        if problem is not None:
+            raise ValueError(problem)
+        return self
+
+    def _shape_problem(self) -> str | None:
+        given = {field for field in _SHAPES["put"] | _SHAPES["update"] if getattr(self, field)}
+        needed = _SHAPES[self.operation]
+        if self.operation == "condition_check" and not self.conditions:
+            return "condition_check needs at least one condition"
+        if missing := needed - given:
+            return f"{self.operation} needs {', '.join(sorted(missing))}"
+        if unused := given - needed:
+            return f"{self.operation} does not take {', '.join(sorted(unused))}"
+        if self.updates and _KEY_ATTRIBUTES & self.updates.keys():
+            return "update cannot change pk or sk"
+        return None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The ``(pk, sk)`` of the item this operation touches."""
+        if self.item is not None:
+            return (self.item.pk, self.item.sk)
+        return (self.pk or "", self.sk or "")

@@ -1,0 +1,1 @@
+"""Private machinery behind `DynamoDBService`: codec, expressions, batching, errors."""

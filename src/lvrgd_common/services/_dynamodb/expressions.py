@@ -1,0 +1,140 @@
+"""Key condition, condition and update expressions, always through placeholders.
+
+Every attribute name becomes ``#nK`` and every value ``:vK``, so reserved words (``name``,
+``status``, ``count``...) and names with dots or dashes are taken literally.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from lvrgd_common.services._dynamodb.codec import AttributeValue, CodecError, encode_value
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from lvrgd_common.models.attribute_condition import AttributeCondition
+
+__all__ = ["ExpressionBuilder", "KeyRange"]
+
+_COMPARISONS: Final = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+
+
+class ExpressionBuilder:
+    """Collects placeholders for names and values while expressions are written."""
+
+    __slots__ = ("_names", "_values")
+
+    def __init__(self) -> None:
+        self._names: dict[str, str] = {}
+        self._values: dict[str, AttributeValue] = {}
+
+    def name(self, attribute: str) -> str:
+        """The placeholder for an attribute name (one per distinct name)."""
+        placeholder = self._names.get(attribute)
+        if placeholder is None:
+            placeholder = f"#n{len(self._names)}"
+            self._names[attribute] = placeholder
+        return placeholder
+
+    def value(self, value: AttributeValue) -> str:
+        """The placeholder for an encoded value."""
+        placeholder = f":v{len(self._values)}"
+        self._values[placeholder] = value
+        return placeholder
+
+    def conditions(self, conditions: Iterable[AttributeCondition]) -> list[str]:
+        """One expression per condition, to be joined with AND.
+
+        Raises:
+            CodecError: A condition value DynamoDB cannot store.
+        """
+        clauses: list[str] = []
+        for condition in conditions:
+            name = self.name(condition.attribute)
+            if condition.operator == "exists":
+                clauses.append(f"attribute_exists({name})")
+            elif condition.operator == "not_exists":
+                clauses.append(f"attribute_not_exists({name})")
+            else:
+                value = self.value(_required(condition.value, condition.attribute))
+                if condition.operator == "begins_with":
+                    clauses.append(f"begins_with({name}, {value})")
+                else:
+                    clauses.append(f"{name} {_COMPARISONS[condition.operator]} {value}")
+        return clauses
+
+    def update(self, updates: Mapping[str, Any]) -> str:
+        """``SET`` each attribute, ``REMOVE`` those whose value is None or an empty set.
+
+        Raises:
+            CodecError: A value DynamoDB cannot store.
+        """
+        assignments: list[str] = []
+        removals: list[str] = []
+        for attribute, raw in updates.items():
+            encoded = None if raw is None else encode_value(raw, attribute)
+            if encoded is None:
+                removals.append(self.name(attribute))
+            else:
+                assignments.append(f"{self.name(attribute)} = {self.value(encoded)}")
+        parts: list[str] = []
+        if assignments:
+            parts.append("SET " + ", ".join(assignments))
+        if removals:
+            parts.append("REMOVE " + ", ".join(removals))
+        return " ".join(parts)
+
+    def apply(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Add the collected placeholders to a request and return it."""
+        if self._names:
+            request["ExpressionAttributeNames"] = {
+                placeholder: name for name, placeholder in self._names.items()
+            }
+        if self._values:
+            request["ExpressionAttributeValues"] = self._values
+        return request
+
+
+def _required(value: Any, attribute: str) -> AttributeValue:  # noqa: ANN401
+    encoded = encode_value(value, attribute)
+    if encoded is None:
+        raise CodecError(attribute, "an empty set cannot be compared")
+    return encoded
+
+
+class KeyRange:
+    """A key condition: partition key equality plus an optional sort key comparison.
+
+    ``operator`` is one of ``eq lt le gt ge begins_with between`` (DynamoDB has no ``<>``
+    key condition; the service serves ``ne`` as two ranges).
+    """
+
+    __slots__ = ("hash_name", "hash_value", "operator", "range_name", "values")
+
+    def __init__(
+        self,
+        hash_name: str,
+        hash_value: AttributeValue,
+        range_name: str | None = None,
+        operator: str | None = None,
+        values: tuple[AttributeValue, ...] = (),
+    ) -> None:
+        self.hash_name = hash_name
+        self.hash_value = hash_value
+        self.range_name = range_name
+        self.operator = operator
+        self.values = values
+
+    def expression(self, builder: ExpressionBuilder) -> str:
+        """The KeyConditionExpression, with placeholders registered on ``builder``."""
+        clause = f"{builder.name(self.hash_name)} = {builder.value(self.hash_value)}"
+        if self.operator is None or self.range_name is None:
+            return clause
+        name = builder.name(self.range_name)
+        placeholders = [builder.value(value) for value in self.values]
+        if self.operator == "begins_with":
+            return f"{clause} AND begins_with({name}, {placeholders[0]})"
+        if self.operator == "between":
+            return f"{clause} AND {name} BETWEEN {placeholders[0]} AND {placeholders[1]}"
+        return f"{clause} AND {name} {_COMPARISONS[self.operator]} {placeholders[0]}"

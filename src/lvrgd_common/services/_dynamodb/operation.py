@@ -1,0 +1,126 @@
+"""One record per service operation: timing, outcome, retries and consumed capacity."""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Self
+
+from lvrgd_common.exceptions.dynamodb_exceptions import (
+    DynamoDBServiceError,
+    DynamoDBValidationError,
+)
+from lvrgd_common.services._dynamodb.codec import InvalidInputError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from lvrgd_common.services.logging_service import LoggerProtocol
+
+__all__ = ["OperationLog"]
+
+
+class OperationLog:
+    """Context of one public call: names it in errors and logs it once when it ends.
+
+    Success is an INFO record; a failure is one WARNING record carrying the error class
+    and AWS code (the exception itself goes to the caller, so it is not logged again).
+    Input refused by the private helpers (`InvalidInputError`) leaves as a
+    `DynamoDBValidationError` naming this operation and its keys.
+    """
+
+    __slots__ = ("capacity", "fields", "logger", "name", "pk", "retries", "sk", "started", "table")
+
+    def __init__(
+        self,
+        logger: LoggerProtocol,
+        table: str,
+        name: str,
+        pk: str | None = None,
+        sk: str | None = None,
+        **fields: Any,  # noqa: ANN401
+    ) -> None:
+        self.logger = logger
+        self.table = table
+        self.name = name
+        self.pk = pk
+        self.sk = sk
+        self.fields = fields
+        self.retries = 0
+        self.capacity = 0.0
+        self.started = 0.0
+
+    def __enter__(self) -> Self:
+        self.started = perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        fields = self._record()
+        if isinstance(exc, InvalidInputError):
+            error = DynamoDBValidationError(
+                operation=self.name, pk=self.pk, sk=self.sk, reason=str(exc)
+            )
+            self._log_failure(error, fields)
+            raise error from exc
+        if exc is None:
+            self.logger.info("dynamodb operation", **fields)
+        elif isinstance(exc, DynamoDBServiceError):
+            self._log_failure(exc, fields)
+        elif isinstance(exc, Exception):
+            self.logger.error("dynamodb operation failed", error=type(exc).__name__, **fields)
+
+    def _log_failure(self, exc: DynamoDBServiceError, fields: dict[str, Any]) -> None:
+        self.logger.warning(
+            "dynamodb operation failed",
+            error=type(exc).__name__,
+            error_code=exc.error_code,
+            reason=exc.reason,
+            **fields,
+        )
+
+    def _record(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {"operation": self.name, "table": self.table}
+        if self.pk is not None:
+            fields["pk"] = self.pk
+        if self.sk is not None:
+            fields["sk"] = self.sk
+        fields.update(self.fields)
+        fields["elapsed_ms"] = round((perf_counter() - self.started) * 1000, 3)
+        if self.retries:
+            fields["retries"] = self.retries
+        if self.capacity:
+            fields["consumed_capacity"] = self.capacity
+        return fields
+
+    def error(self, reason: str, error_class: type[DynamoDBServiceError]) -> DynamoDBServiceError:
+        """An error of this operation, naming its keys."""
+        return error_class(operation=self.name, pk=self.pk, sk=self.sk, reason=reason)
+
+    def note_response(self, response: dict[str, Any]) -> None:
+        """Count botocore's retries and the capacity DynamoDB reports."""
+        retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+        if retries:
+            self.retries += retries
+            self.logger.warning(
+                "dynamodb request retried", operation=self.name, table=self.table, retries=retries
+            )
+        capacity = response.get("ConsumedCapacity")
+        if capacity:
+            entries = capacity if isinstance(capacity, list) else [capacity]
+            self.capacity += sum(entry.get("CapacityUnits", 0.0) for entry in entries)
+
+    def note_batch_retry(self, attempt: int, pending: int, delay: float) -> None:
+        """Log that a batch chunk is retried for entries DynamoDB left unprocessed."""
+        self.retries += 1
+        self.logger.warning(
+            "dynamodb batch retrying unprocessed entries",
+            operation=self.name,
+            table=self.table,
+            attempt=attempt,
+            pending=pending,
+            delay_ms=round(delay * 1000, 1),
+        )

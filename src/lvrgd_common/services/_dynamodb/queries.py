@@ -1,0 +1,289 @@
+"""Query plans: key schemas of table and indexes, key ranges, cursors and page walking.
+
+DynamoDB has no ``<>`` key condition and a Query filter may not name key attributes, so
+``ne`` is planned as two ranges (``lt``, then ``gt``; reversed when descending). A cursor
+is the key of the last item returned, as plain JSON values; which range it belongs to
+follows from its sort key, so no extra marker is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Final
+
+from lvrgd_common.models.sort_key_condition import sort_key_condition_problem
+from lvrgd_common.services._dynamodb.codec import (
+    AttributeValue,
+    InvalidInputError,
+    Item,
+    plain_key_value,
+)
+from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, KeyRange
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+    from lvrgd_common.models.sort_key_condition import SortKeyCondition
+
+__all__ = [
+    "TABLE_KEYS",
+    "IndexKeys",
+    "QueryError",
+    "QueryPlan",
+    "parse_key_schemas",
+    "walk",
+]
+
+
+class QueryError(InvalidInputError):
+    """A query's arguments do not fit the table; the service raises a validation error."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexKeys:
+    """Key attribute names and types of the table or one of its indexes."""
+
+    name: str | None
+    hash_name: str
+    hash_type: str
+    range_name: str | None
+    range_type: str | None
+    is_global: bool
+    cursor_names: tuple[str, ...]
+
+
+TABLE_KEYS: Final = IndexKeys(None, "pk", "S", "sk", "S", False, ("pk", "sk"))  # noqa: FBT003
+
+
+def parse_key_schemas(table: Mapping[str, Any]) -> dict[str | None, IndexKeys]:
+    """Key schemas of the table (under None) and of each index, from DescribeTable."""
+    types = {
+        definition["AttributeName"]: definition["AttributeType"]
+        for definition in table.get("AttributeDefinitions", [])
+    }
+    table_keys = _keys(None, table["KeySchema"], types, (), is_global=False)
+    schemas: dict[str | None, IndexKeys] = {None: table_keys}
+    for field, is_global in (("GlobalSecondaryIndexes", True), ("LocalSecondaryIndexes", False)):
+        for index in table.get(field, []):
+            name = index["IndexName"]
+            schemas[name] = _keys(
+                name, index["KeySchema"], types, table_keys.cursor_names, is_global=is_global
+            )
+    return schemas
+
+
+def _keys(
+    name: str | None,
+    schema: list[Mapping[str, str]],
+    types: Mapping[str, str],
+    table_names: tuple[str, ...],
+    *,
+    is_global: bool,
+) -> IndexKeys:
+    roles = {element["KeyType"]: element["AttributeName"] for element in schema}
+    hash_name = roles["HASH"]
+    range_name = roles.get("RANGE")
+    cursor_names = tuple(
+        dict.fromkeys((*table_names, hash_name, *([range_name] if range_name else [])))
+    )
+    return IndexKeys(
+        name=name,
+        hash_name=hash_name,
+        hash_type=types.get(hash_name, "S"),
+        range_name=range_name,
+        range_type=types.get(range_name, "S") if range_name else None,
+        is_global=is_global,
+        cursor_names=tuple(name for name in cursor_names if name),
+    )
+
+
+def _typed(value: str, attribute_type: str | None, role: str) -> AttributeValue:
+    if attribute_type == "N":
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            number = Decimal("NaN")
+        if not number.is_finite():
+            msg = f"{role} {value!r} is not a number, but the key attribute is numeric"
+            raise QueryError(msg)
+        return {"N": value}
+    if attribute_type == "B":
+        msg = f"{role}: binary key attributes are not supported"
+        raise QueryError(msg)
+    return {"S": value}
+
+
+def _satisfies(value: Any, operator: str, bounds: tuple[Any, ...]) -> bool:  # noqa: ANN401, PLR0911
+    if operator == "eq":
+        return bool(value == bounds[0])
+    if operator == "lt":
+        return bool(value < bounds[0])
+    if operator == "le":
+        return bool(value <= bounds[0])
+    if operator == "gt":
+        return bool(value > bounds[0])
+    if operator == "ge":
+        return bool(value >= bounds[0])
+    if operator == "begins_with":
+        return isinstance(value, str) and value.startswith(bounds[0])
+    return bool(bounds[0] <= value <= bounds[1])
+
+
+@dataclass(frozen=True, slots=True)
+class _Range:
+    operator: str | None
+    bounds: tuple[Any, ...]
+    request: dict[str, Any]
+
+
+class QueryPlan:
+    """The requests one query sends, in order, and how its cursors are read and written.
+
+    Raises:
+        QueryError: A condition or cursor that does not fit the key schema.
+    """
+
+    __slots__ = ("keys", "pk", "ranges")
+
+    def __init__(
+        self,
+        keys: IndexKeys,
+        pk: str,
+        condition: SortKeyCondition | None,
+        base_request: Mapping[str, Any],
+        *,
+        scan_forward: bool,
+    ) -> None:
+        self.keys = keys
+        self.pk = pk
+        hash_value = _typed(pk, keys.hash_type, "pk")
+        if condition is None:
+            operators: list[tuple[str | None, tuple[str, ...]]] = [(None, ())]
+        else:
+            problem = sort_key_condition_problem(
+                condition.operator, condition.value, condition.value2
+            )
+            if problem is not None:
+                raise QueryError(problem)
+            if keys.range_name is None:
+                msg = f"index {keys.name!r} has no sort key to put a condition on"
+                raise QueryError(msg)
+            values = tuple(v for v in (condition.value, condition.value2) if v is not None)
+            if condition.operator == "ne":
+                operators = [("lt", values), ("gt", values)]
+                if not scan_forward:
+                    operators.reverse()
+            else:
+                operators = [(condition.operator, values)]
+        self.ranges = [
+            self._range(hash_value, operator, values, base_request)
+            for operator, values in operators
+        ]
+
+    def _range(
+        self,
+        hash_value: AttributeValue,
+        operator: str | None,
+        values: tuple[str, ...],
+        base_request: Mapping[str, Any],
+    ) -> _Range:
+        typed = tuple(_typed(value, self.keys.range_type, "sort key value") for value in values)
+        key_range = KeyRange(self.keys.hash_name, hash_value, self.keys.range_name, operator, typed)
+        builder = ExpressionBuilder()
+        request = {**base_request, "KeyConditionExpression": key_range.expression(builder)}
+        bounds = tuple(self._comparable(value) for value in typed)
+        return _Range(operator, bounds, builder.apply(request))
+
+    def _comparable(self, value: AttributeValue) -> Any:  # noqa: ANN401
+        return Decimal(value["N"]) if "N" in value else value["S"]
+
+    def cursor_of(self, item: Item) -> dict[str, Any]:
+        """The JSON cursor that resumes right after ``item``."""
+        return {name: plain_key_value(item[name]) for name in self.keys.cursor_names}
+
+    def resume(self, cursor: Mapping[str, Any] | None) -> tuple[int, Item | None]:
+        """Which range to continue in and its ExclusiveStartKey, from a cursor.
+
+        Raises:
+            QueryError: The cursor is malformed or belongs to another query.
+        """
+        if cursor is None:
+            return 0, None
+        if not isinstance(cursor, dict) or set(cursor) != set(self.keys.cursor_names):
+            expected = ", ".join(self.keys.cursor_names)
+            msg = f"last_evaluated_key must be a mapping with exactly the keys {expected}"
+            raise QueryError(msg)
+        start: Item = {}
+        types = self._types()
+        for name in self.keys.cursor_names:
+            value = cursor[name]
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                msg = f"last_evaluated_key[{name!r}] must be a string or an integer"
+                raise QueryError(msg)
+            start[name] = _typed(str(value), types.get(name, "S"), "last_evaluated_key")
+        if self._comparable(start[self.keys.hash_name]) != self._comparable(
+            _typed(self.pk, self.keys.hash_type, "pk")
+        ):
+            msg = "last_evaluated_key belongs to another partition"
+            raise QueryError(msg)
+        return self._range_of(start), start
+
+    def _types(self) -> dict[str, str]:
+        types = {"pk": "S", "sk": "S", self.keys.hash_name: self.keys.hash_type}
+        if self.keys.range_name and self.keys.range_type:
+            types[self.keys.range_name] = self.keys.range_type
+        return types
+
+    def _range_of(self, start: Item) -> int:
+        if self.keys.range_name is None:
+            return 0
+        position = self._comparable(start[self.keys.range_name])
+        for index, key_range in enumerate(self.ranges):
+            if key_range.operator is None or _satisfies(
+                position, key_range.operator, key_range.bounds
+            ):
+                return index
+        msg = "last_evaluated_key lies outside this query's sort key condition"
+        raise QueryError(msg)
+
+
+async def walk(
+    send: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]],
+    plan: QueryPlan,
+    *,
+    start: tuple[int, Item | None] = (0, None),
+    total: int | None = None,
+    page_size: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> AsyncIterator[dict[str, Any]]:
+    """Yield DynamoDB's responses across the plan's ranges and 1 MB pages.
+
+    ``total`` stops the walk once that many items were returned (each request asks only
+    for what is still wanted); ``page_size`` caps each request's ``Limit``.
+    """
+    seen = 0
+    first, start_key = start
+    for index in range(first, len(plan.ranges)):
+        request = plan.ranges[index].request
+        if extra:
+            request = {**request, **extra}
+        exclusive_start = start_key if index == first else None
+        while True:
+            limit = page_size
+            if total is not None:
+                remaining = total - seen
+                limit = remaining if limit is None else min(limit, remaining)
+            call = dict(request)
+            if limit is not None:
+                call["Limit"] = limit
+            if exclusive_start is not None:
+                call["ExclusiveStartKey"] = exclusive_start
+            response = await send(call)
+            seen += response.get("Count", 0)
+            yield response
+            exclusive_start = response.get("LastEvaluatedKey")
+            if total is not None and seen >= total:
+                return
+            if exclusive_start is None:
+                break

@@ -1,0 +1,211 @@
+"""Request bodies for single-item writes, batches and transactions, checked before sending.
+
+Everything here is pure: it validates the input the way DynamoDB would (key sizes, item
+size, limits, one operation per item) and raises `InvalidInputError` instead of letting a
+request fail on the server.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Final
+
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+from lvrgd_common.services._dynamodb.codec import (
+    MAX_ITEM_BYTES,
+    InvalidInputError,
+    Item,
+    check_key,
+    encode_item,
+    encode_key,
+    item_size,
+)
+from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from lvrgd_common.models.attribute_condition import AttributeCondition
+
+__all__ = [
+    "KEY_ATTRIBUTES",
+    "MAX_CLIENT_REQUEST_TOKEN",
+    "MAX_TRANSACTION_ITEMS",
+    "Key",
+    "check_keys",
+    "check_model_class",
+    "check_page_size",
+    "delete_request",
+    "encoded_item",
+    "put_request",
+    "transact_get_items",
+    "transact_write_items",
+    "update_request",
+]
+
+MAX_TRANSACTION_ITEMS: Final = 100
+MAX_CLIENT_REQUEST_TOKEN: Final = 36
+KEY_ATTRIBUTES: Final = frozenset({"pk", "sk"})
+
+Key = tuple[str, str]
+
+
+def check_model_class(model_class: object) -> None:
+    """Refuse anything but a `DynamoDBBaseModel` subclass as the class to decode into."""
+    if not (isinstance(model_class, type) and issubclass(model_class, DynamoDBBaseModel)):
+        msg = f"model_class must be a DynamoDBBaseModel subclass, got {model_class!r}"
+        raise InvalidInputError(msg)
+
+
+def check_page_size(limit: object, name: str = "limit") -> None:
+    """Refuse a page size that is not None or a positive int."""
+    if limit is None:
+        return
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        msg = f"{name} must be None or a positive integer, got {limit!r}"
+        raise InvalidInputError(msg)
+
+
+def check_keys(keys: Iterable[object]) -> list[Key]:
+    """Every key as a checked ``(pk, sk)`` pair, in order."""
+    checked: list[Key] = []
+    for key in keys:
+        if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004 - a pair
+            msg = f"keys must be (pk, sk) tuples, got {key!r}"
+            raise InvalidInputError(msg)
+        checked.append(check_key(*key))
+    return checked
+
+
+def encoded_item(item: object) -> tuple[Key, Item]:
+    """The key and encoded form of a model, checked against DynamoDB's limits.
+
+    Raises:
+        InvalidInputError: Not a model, bad keys, unstorable values, or over 400 KB.
+    """
+    if not isinstance(item, DynamoDBBaseModel):
+        msg = f"expected a DynamoDBBaseModel instance, got {type(item).__name__}"
+        raise InvalidInputError(msg)
+    key = check_key(item.pk, item.sk)
+    encoded = encode_item(item)
+    size = item_size(encoded)
+    if size > MAX_ITEM_BYTES:
+        msg = f"the item is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES}"
+        raise InvalidInputError(msg)
+    return key, encoded
+
+
+def _with_conditions(
+    request: dict[str, Any],
+    builder: ExpressionBuilder,
+    conditions: Iterable[AttributeCondition],
+    required: Sequence[str] = (),
+) -> dict[str, Any]:
+    clauses = [*required, *builder.conditions(conditions)]
+    if clauses:
+        request["ConditionExpression"] = " AND ".join(clauses)
+    return builder.apply(request)
+
+
+def put_request(
+    table: str, item: Item, conditions: Iterable[AttributeCondition] = ()
+) -> dict[str, Any]:
+    """A Put (PutItem or transaction entry) of an encoded item."""
+    return _with_conditions({"TableName": table, "Item": item}, ExpressionBuilder(), conditions)
+
+
+def delete_request(
+    table: str, key: Key, conditions: Iterable[AttributeCondition] = ()
+) -> dict[str, Any]:
+    """A Delete of one key."""
+    request = {"TableName": table, "Key": encode_key(*check_key(*key))}
+    return _with_conditions(request, ExpressionBuilder(), conditions)
+
+
+def update_request(
+    table: str,
+    key: Key,
+    updates: Mapping[str, Any],
+    conditions: Iterable[AttributeCondition] = (),
+) -> dict[str, Any]:
+    """An Update that SETs each attribute (REMOVE for None) of an item that must exist.
+
+    Raises:
+        InvalidInputError: Empty updates, a key attribute among them, or a bad name.
+    """
+    pk, sk = check_key(*key)
+    if not isinstance(updates, dict) or not updates:
+        msg = "updates must be a non-empty mapping of attribute name to value"
+        raise InvalidInputError(msg)
+    for name in updates:
+        if not isinstance(name, str) or not name:
+            msg = f"attribute names must be non-empty strings, got {name!r}"
+            raise InvalidInputError(msg)
+        if name in KEY_ATTRIBUTES:
+            msg = f"updates cannot change the key attribute {name!r}"
+            raise InvalidInputError(msg)
+    builder = ExpressionBuilder()
+    request = {
+        "TableName": table,
+        "Key": encode_key(pk, sk),
+        "UpdateExpression": builder.update(updates),
+    }
+    exists = f"attribute_exists({builder.name('pk')})"
+    return _with_conditions(request, builder, conditions, (exists,))
+
+
+def _transaction_entry(table: str, operation: TransactionWriteItem) -> dict[str, Any]:
+    if operation.operation == "put":
+        _, item = encoded_item(operation.item)
+        return {"Put": put_request(table, item, operation.conditions)}
+    key = operation.key
+    if operation.operation == "update":
+        updates = operation.updates or {}
+        return {"Update": update_request(table, key, updates, operation.conditions)}
+    if operation.operation == "delete":
+        return {"Delete": delete_request(table, key, operation.conditions)}
+    return {"ConditionCheck": delete_request(table, key, operation.conditions)}
+
+
+def transact_write_items(
+    table: str, operations: Sequence[TransactionWriteItem]
+) -> list[dict[str, Any]]:
+    """TransactItems for TransactWriteItems.
+
+    Raises:
+        InvalidInputError: Over 100 operations, an item named twice, or a bad operation.
+    """
+    _check_transaction_size(len(operations))
+    seen: set[Key] = set()
+    entries: list[dict[str, Any]] = []
+    for operation in operations:
+        if not isinstance(operation, TransactionWriteItem):
+            msg = f"expected TransactionWriteItem, got {type(operation).__name__}"
+            raise InvalidInputError(msg)
+        key = operation.key
+        if key in seen:
+            msg = f"the transaction names item {key!r} more than once"
+            raise InvalidInputError(msg)
+        seen.add(key)
+        entries.append(_transaction_entry(table, operation))
+    return entries
+
+
+def transact_get_items(table: str, keys: Sequence[object]) -> list[dict[str, Any]]:
+    """TransactItems for TransactGetItems.
+
+    Raises:
+        InvalidInputError: Over 100 keys, a key named twice, or a bad key.
+    """
+    _check_transaction_size(len(keys))
+    checked = check_keys(keys)
+    if len(set(checked)) != len(checked):
+        msg = "the transaction names an item more than once"
+        raise InvalidInputError(msg)
+    return [{"Get": {"TableName": table, "Key": encode_key(pk, sk)}} for pk, sk in checked]
+
+
+def _check_transaction_size(size: int) -> None:
+    if size > MAX_TRANSACTION_ITEMS:
+        msg = f"{size} operations; a DynamoDB transaction takes at most {MAX_TRANSACTION_ITEMS}"
+        raise InvalidInputError(msg)

@@ -1,0 +1,650 @@
+"""`DynamoDBService`: the lifecycle and the public operations."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from functools import partial
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import aioboto3
+from aiobotocore.config import AioConfig
+from pydantic import ValidationError
+
+from lvrgd_common.exceptions.dynamodb_exceptions import (
+    DynamoDBBatchOperationError,
+    DynamoDBConditionalCheckError,
+    DynamoDBDecodeError,
+    DynamoDBItemNotFoundError,
+    DynamoDBServiceError,
+)
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.pagination_result import PaginationResult
+from lvrgd_common.models.sort_key_condition import SortKeyCondition
+from lvrgd_common.services._dynamodb.batching import (
+    MAX_BATCH_GET,
+    MAX_BATCH_WRITE,
+    Backoff,
+    ChunkOutcome,
+    chunked,
+    drain,
+    run_bounded,
+)
+from lvrgd_common.services._dynamodb.codec import (
+    InvalidInputError,
+    Item,
+    check_key,
+    decode_item,
+    encode_key,
+)
+from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
+from lvrgd_common.services._dynamodb.operation import OperationLog
+from lvrgd_common.services._dynamodb.queries import (
+    TABLE_KEYS,
+    IndexKeys,
+    QueryPlan,
+    parse_key_schemas,
+    walk,
+)
+from lvrgd_common.services._dynamodb.requests import (
+    MAX_CLIENT_REQUEST_TOKEN,
+    Key,
+    check_keys,
+    check_model_class,
+    check_page_size,
+    delete_request,
+    encoded_item,
+    put_request,
+    transact_get_items,
+    transact_write_items,
+    update_request,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+    from types import TracebackType
+
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+    from lvrgd_common.models.attribute_condition import AttributeCondition
+    from lvrgd_common.models.dynamodb_config import DynamoDBConfig
+    from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+    from lvrgd_common.services.logging_service import LoggerProtocol
+
+__all__ = ["DynamoDBService"]
+
+T = TypeVar("T", bound=DynamoDBBaseModel)
+
+_USER_AGENT = "lvrgd-common"
+
+
+class DynamoDBService:
+    """Async persistence of `DynamoDBBaseModel` items in one DynamoDB table.
+
+    The constructor does no I/O. Opening creates one aioboto3 client (and its HTTP pool)
+    that every task shares; closing releases it. A closed service cannot be reopened.
+
+    Example:
+        >>> async def main() -> None:
+        ...     async with DynamoDBService(LoggingService(), config) as service:
+        ...         await service.save(User(pk="USER#1", sk="PROFILE", name="Ada"))
+        ...         user = await service.get_one("USER#1", "PROFILE", User)
+    """
+
+    def __init__(self, logger: LoggerProtocol, config: DynamoDBConfig) -> None:
+        self._logger = logger
+        self._config = config
+        self._table = config.table_name
+        self._client: DynamoDBClient | None = None
+        self._stack: AsyncExitStack | None = None
+        self._closed = False
+        self._lifecycle_lock = asyncio.Lock()
+        self._schema_lock = asyncio.Lock()
+        self._schemas: dict[str | None, IndexKeys] | None = None
+        self._backoff = Backoff(
+            config.batch_max_attempts, config.batch_backoff_base, config.batch_backoff_max
+        )
+        self._extra: dict[str, Any] = (
+            {"ReturnConsumedCapacity": "TOTAL"} if config.return_consumed_capacity else {}
+        )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open" if self._client else "new"
+        return f"DynamoDBService(table={self._table!r}, region={self._config.region!r}, {state})"
+
+    @property
+    def config(self) -> DynamoDBConfig:
+        """The configuration this service was built with."""
+        return self._config
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def open(self) -> Self:
+        """Create the aioboto3 client; sends no request. Opening twice is harmless.
+
+        Raises:
+            DynamoDBServiceError: The service was closed, or the client cannot be created.
+        """
+        async with self._lifecycle_lock:
+            if self._closed:
+                raise DynamoDBServiceError(
+                    operation="open", reason="the service is closed; create a new one"
+                )
+            if self._client is None:
+                self._client, self._stack = await self._create_client()
+        return self
+
+    async def _create_client(self) -> tuple[DynamoDBClient, AsyncExitStack]:
+        config = self._config
+        session = aioboto3.Session(
+            aws_access_key_id=config.aws_access_key_id,
+            aws_secret_access_key=_secret(config.aws_secret_access_key),
+            aws_session_token=_secret(config.aws_session_token),
+            region_name=config.region,
+        )
+        botocore_config = AioConfig(
+            max_pool_connections=config.max_pool_connections,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            retries={"max_attempts": config.max_attempts, "mode": "standard"},
+            # Every request is built and checked by this library already.
+            parameter_validation=False,
+            user_agent_extra=_USER_AGENT,
+        )
+        stack = AsyncExitStack()
+        try:
+            client = await stack.enter_async_context(
+                session.client("dynamodb", endpoint_url=config.endpoint_url, config=botocore_config)
+            )
+        except (*TRANSLATED_ERRORS, ValueError) as exc:
+            await stack.aclose()
+            raise translate_error(exc, "open") from exc
+        return client, stack
+
+    async def close(self) -> None:
+        """Release the client and its connections. Closing twice is harmless."""
+        async with self._lifecycle_lock:
+            stack, self._stack, self._client = self._stack, None, None
+            self._closed = True
+            if stack is not None:
+                await stack.aclose()
+
+    async def __aenter__(self) -> Self:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- single items ---------------------------------------------------------------------
+
+    async def save(
+        self, item: DynamoDBBaseModel, *, conditions: Sequence[AttributeCondition] = ()
+    ) -> None:
+        """Put the whole item, replacing any stored item with the same key.
+
+        Raises:
+            DynamoDBValidationError: Bad keys, unstorable values, or over 400 KB.
+            DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
+        """
+        with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
+            _, encoded = encoded_item(item)
+            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
+
+    async def get_one(
+        self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
+    ) -> T | None:
+        """The item with this key as ``model_class``, or None when absent.
+
+        Raises:
+            DynamoDBDecodeError: The stored item does not fit ``model_class``.
+        """
+        with self._operation("get_one", pk, sk) as op:
+            check_model_class(model_class)
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": encode_key(*check_key(pk, sk)),
+            }
+            if consistent_read:
+                request["ConsistentRead"] = True
+            raw = (await self._send(op, "get_item", request)).get("Item")
+            op.fields["found"] = raw is not None
+            return None if raw is None else _decode(op, raw, model_class)
+
+    async def delete(
+        self, pk: str, sk: str, *, conditions: Sequence[AttributeCondition] = ()
+    ) -> None:
+        """Delete the item; deleting an absent item is not an error.
+
+        Raises:
+            DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
+        """
+        with self._operation("delete", pk, sk) as op:
+            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
+
+    async def update(
+        self,
+        pk: str,
+        sk: str,
+        updates: Mapping[str, Any],
+        *,
+        conditions: Sequence[AttributeCondition] = (),
+    ) -> None:
+        """SET each attribute of an existing item; a value None removes the attribute.
+
+        Names are taken literally (reserved words and dots are fine).
+
+        Raises:
+            DynamoDBValidationError: Empty updates, or ``pk``/``sk`` among them.
+            DynamoDBItemNotFoundError: The item does not exist (nothing is created).
+            DynamoDBConditionalCheckError: With ``conditions``: the item is absent or a
+                condition did not hold.
+        """
+        with self._operation("update", pk, sk) as op:
+            request = update_request(self._table, (pk, sk), updates, conditions)
+            try:
+                await self._send(op, "update_item", request)
+            except DynamoDBConditionalCheckError as exc:
+                if conditions:
+                    raise
+                not_found = op.error("the item does not exist", DynamoDBItemNotFoundError)
+                not_found.error_code = exc.error_code
+                raise not_found from exc.__cause__
+
+    # --- queries --------------------------------------------------------------------------
+
+    async def query_by_pk(
+        self,
+        pk: str,
+        model_class: type[T],
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[T]:
+        """One page of the partition's items in sort-key order (all of them without limit).
+
+        Raises:
+            DynamoDBValidationError: Unknown index, bad limit, or a cursor of another query.
+        """
+        with self._operation("query_by_pk", pk, limit=limit, index=index_name) as op:
+            plan = await self._plan(op, pk, None, index_name, scan_forward, consistent_read)
+            return await self._page(op, plan, model_class, limit, last_evaluated_key)
+
+    async def query_by_pk_and_sk(
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition,
+        model_class: type[T],
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[T]:
+        """One page of the partition's items whose sort key meets ``sk_condition``.
+
+        ``ne`` is served as the ``lt`` range followed by the ``gt`` range.
+
+        Raises:
+            DynamoDBValidationError: Unknown index, bad limit, or a cursor of another query.
+        """
+        operator = getattr(sk_condition, "operator", None)
+        with self._operation(
+            "query_by_pk_and_sk", pk, operator=operator, limit=limit, index=index_name
+        ) as op:
+            if not isinstance(sk_condition, SortKeyCondition):
+                msg = f"sk_condition must be a SortKeyCondition, got {sk_condition!r}"
+                raise InvalidInputError(msg)
+            plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
+            return await self._page(op, plan, model_class, limit, last_evaluated_key)
+
+    async def iter_query(
+        self,
+        pk: str,
+        model_class: type[T],
+        sk_condition: SortKeyCondition | None = None,
+        *,
+        index_name: str | None = None,
+        page_size: int | None = None,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> AsyncIterator[T]:
+        """Yield every matching item, fetching pages of ``page_size`` as needed.
+
+        Example:
+            >>> async for order in service.iter_query("USER#1", Order, page_size=100):
+            ...     print(order.sk)
+        """
+        with self._operation("iter_query", pk, index=index_name) as op:
+            check_model_class(model_class)
+            check_page_size(page_size, "page_size")
+            plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
+            count = 0
+            async for response in walk(self._sender(op, "query"), plan, page_size=page_size):
+                for raw in response.get("Items", []):
+                    count += 1
+                    yield _decode(op, raw, model_class)
+            op.fields["count"] = count
+
+    async def count(
+        self, pk: str, sk_condition: SortKeyCondition | None = None, index_name: str | None = None
+    ) -> int:
+        """How many items match, exactly, across every page."""
+        with self._operation("count", pk, index=index_name) as op:
+            plan = await self._plan(op, pk, sk_condition, index_name, True, False)  # noqa: FBT003
+            total = 0
+            sender = self._sender(op, "query")
+            async for response in walk(sender, plan, extra={"Select": "COUNT"}):
+                total += response.get("Count", 0)
+            op.fields["count"] = total
+            return total
+
+    async def _plan(
+        self,
+        op: OperationLog,
+        pk: str,
+        condition: SortKeyCondition | None,
+        index_name: str | None,
+        scan_forward: bool,  # noqa: FBT001
+        consistent_read: bool,  # noqa: FBT001
+    ) -> QueryPlan:
+        if not isinstance(pk, str) or not pk:
+            msg = "pk must be a non-empty string"
+            raise InvalidInputError(msg)
+        keys = await self._index_keys(op, index_name)
+        request: dict[str, Any] = {"TableName": self._table, **self._extra}
+        if index_name is not None:
+            request["IndexName"] = index_name
+        if not scan_forward:
+            request["ScanIndexForward"] = False
+        if consistent_read:
+            if keys.is_global:
+                msg = f"consistent reads are not supported on global secondary index {index_name!r}"
+                raise InvalidInputError(msg)
+            request["ConsistentRead"] = True
+        return QueryPlan(keys, pk, condition, request, scan_forward=scan_forward)
+
+    async def _page(
+        self,
+        op: OperationLog,
+        plan: QueryPlan,
+        model_class: type[T],
+        limit: int | None,
+        cursor: dict[str, Any] | None,
+    ) -> PaginationResult[T]:
+        check_model_class(model_class)
+        check_page_size(limit)
+        start = plan.resume(cursor)
+        # One item beyond the page tells whether another page exists: no empty last page.
+        total = None if limit is None else limit + 1
+        raw: list[Item] = []
+        async for response in walk(self._sender(op, "query"), plan, start=start, total=total):
+            raw.extend(response.get("Items", []))
+        next_key = None
+        if limit is not None and len(raw) > limit:
+            del raw[limit:]
+            next_key = plan.cursor_of(raw[-1])
+        items = [_decode(op, entry, model_class) for entry in raw]
+        op.fields["count"] = len(items)
+        return PaginationResult(items=items, last_evaluated_key=next_key, count=len(items))
+
+    async def _index_keys(self, op: OperationLog, index_name: str | None) -> IndexKeys:
+        if index_name is None:
+            return TABLE_KEYS
+        if self._schemas is None:
+            async with self._schema_lock:
+                if self._schemas is None:
+                    await self._describe(op)
+        schemas = self._schemas or {}
+        keys = schemas.get(index_name)
+        if keys is None:
+            known = ", ".join(sorted(name for name in schemas if name)) or "none"
+            msg = f"unknown index {index_name!r}; the table's indexes: {known}"
+            raise InvalidInputError(msg)
+        return keys
+
+    async def _describe(self, op: OperationLog) -> dict[str, Any]:
+        response = await self._send(op, "describe_table", {"TableName": self._table})
+        table: dict[str, Any] = response["Table"]
+        self._schemas = parse_key_schemas(table)
+        return table
+
+    # --- batches --------------------------------------------------------------------------
+
+    async def batch_write(self, items: Sequence[DynamoDBBaseModel]) -> None:
+        """Put any number of items, 25 per request, chunks in flight concurrently.
+
+        For a key given twice the last item wins. Unprocessed items are retried with
+        backoff. All items are checked before anything is sent.
+
+        Raises:
+            DynamoDBBatchOperationError: Items still not written after the last attempt,
+                or whose chunk failed; ``failed_items`` names exactly those models.
+        """
+        with self._operation("batch_write", items=len(items)) as op:
+            entries: dict[Key, tuple[Any, dict[str, Any]]] = {}
+            for item in items:
+                key, encoded = encoded_item(item)
+                entries[key] = (item, {"PutRequest": {"Item": encoded}})
+            await self._write_batches(op, entries)
+
+    async def batch_delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Delete any number of ``(pk, sk)`` keys, 25 per request; absent keys are fine.
+
+        Raises:
+            DynamoDBBatchOperationError: Keys still not deleted after the last attempt.
+        """
+        with self._operation("batch_delete", keys=len(keys)) as op:
+            entries = {
+                key: (key, {"DeleteRequest": {"Key": encode_key(*key)}}) for key in check_keys(keys)
+            }
+            await self._write_batches(op, entries)
+
+    async def _write_batches(
+        self, op: OperationLog, entries: dict[Key, tuple[Any, dict[str, Any]]]
+    ) -> None:
+        table = self._table
+
+        async def send(keys: list[Key]) -> list[Key]:
+            requests = [entries[key][1] for key in keys]
+            body = {"RequestItems": {table: requests}, **self._extra}
+            response = await self._send(op, "batch_write_item", body)
+            unprocessed = response.get("UnprocessedItems", {}).get(table, [])
+            return [_write_request_key(request) for request in unprocessed]
+
+        outcomes = await self._run_chunks(op, send, list(entries), MAX_BATCH_WRITE)
+        _raise_unfinished(op, outcomes, len(entries), lambda key: entries[key][0])
+
+    async def batch_get(
+        self,
+        keys: Sequence[tuple[str, str]],
+        model_class: type[T],
+        *,
+        consistent_read: bool = False,
+    ) -> list[T]:
+        """The items for any number of ``(pk, sk)`` keys, in order of first request.
+
+        Duplicate keys are fetched once; absent keys are left out.
+
+        Raises:
+            DynamoDBBatchOperationError: Keys still unread after the last attempt.
+        """
+        with self._operation("batch_get", keys=len(keys)) as op:
+            check_model_class(model_class)
+            unique = list(dict.fromkeys(check_keys(keys)))
+            found: dict[Key, Item] = {}
+            table = self._table
+
+            async def send(chunk: list[Key]) -> list[Key]:
+                request: dict[str, Any] = {"Keys": [encode_key(pk, sk) for pk, sk in chunk]}
+                if consistent_read:
+                    request["ConsistentRead"] = True
+                body = {"RequestItems": {table: request}, **self._extra}
+                response = await self._send(op, "batch_get_item", body)
+                for raw in response.get("Responses", {}).get(table, []):
+                    found[raw["pk"]["S"], raw["sk"]["S"]] = raw
+                unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
+                return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
+
+            outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
+            _raise_unfinished(op, outcomes, len(unique), lambda key: key)
+            op.fields["found"] = len(found)
+            return [_decode(op, found[key], model_class) for key in unique if key in found]
+
+    async def _run_chunks(
+        self,
+        op: OperationLog,
+        send: Callable[[list[Key]], Any],
+        keys: list[Key],
+        size: int,
+    ) -> list[ChunkOutcome[Key]]:
+        jobs = [
+            partial(drain, send, list(chunk), self._backoff, op.note_batch_retry)
+            for chunk in chunked(keys, size)
+        ]
+        return await run_bounded(jobs, self._config.batch_concurrency)
+
+    # --- transactions ---------------------------------------------------------------------
+
+    async def transact_write(
+        self,
+        operations: Sequence[TransactionWriteItem],
+        *,
+        client_request_token: str | None = None,
+    ) -> None:
+        """Apply all operations atomically, or none.
+
+        ``client_request_token`` makes retries of the same transaction idempotent.
+
+        Raises:
+            DynamoDBValidationError: Over 100 operations or an item named twice (checked
+                before sending).
+            DynamoDBTransactionError: DynamoDB cancelled it; ``cancellation_reasons`` has
+                one entry per operation, in order.
+        """
+        with self._operation("transact_write", operations=len(operations)) as op:
+            request: dict[str, Any] = {
+                "TransactItems": transact_write_items(self._table, operations),
+                **self._extra,
+            }
+            if client_request_token is not None:
+                if not 1 <= len(client_request_token) <= MAX_CLIENT_REQUEST_TOKEN:
+                    msg = f"client_request_token must be 1 to {MAX_CLIENT_REQUEST_TOKEN} characters"
+                    raise InvalidInputError(msg)
+                request["ClientRequestToken"] = client_request_token
+            if operations:
+                await self._send(op, "transact_write_items", request)
+
+    async def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]:
+        """Read up to 100 items atomically; results in key order, absent keys left out."""
+        with self._operation("transact_get", keys=len(keys)) as op:
+            check_model_class(model_class)
+            entries = transact_get_items(self._table, keys)
+            if not entries:
+                return []
+            body = {"TransactItems": entries, **self._extra}
+            responses = (await self._send(op, "transact_get_items", body)).get("Responses", [])
+            items = [entry["Item"] for entry in responses if entry.get("Item")]
+            op.fields["found"] = len(items)
+            return [_decode(op, raw, model_class) for raw in items]
+
+    # --- health ---------------------------------------------------------------------------
+
+    async def ping(self) -> bool:
+        """True when the table exists and is ACTIVE; False when absent or unreachable."""
+        with self._operation("ping") as op:
+            try:
+                table = await self._describe(op)
+            except DynamoDBServiceError as exc:
+                op.fields.update(healthy=False, error=type(exc).__name__, error_code=exc.error_code)
+                return False
+            status = table.get("TableStatus")
+            op.fields.update(healthy=status == "ACTIVE", status=status)
+            return status == "ACTIVE"
+
+    # --- the one door to AWS --------------------------------------------------------------
+
+    def _operation(
+        self,
+        name: str,
+        pk: str | None = None,
+        sk: str | None = None,
+        **fields: Any,  # noqa: ANN401
+    ) -> OperationLog:
+        if self._client is None:
+            reason = "the service is closed" if self._closed else "the service is not open"
+            raise DynamoDBServiceError(
+                operation=name,
+                pk=pk,
+                sk=sk,
+                reason=f"{reason}; use 'async with service:' or 'await service.open()'",
+            )
+        return OperationLog(self._logger, self._table, name, pk, sk, **fields)
+
+    def _sender(self, op: OperationLog, api: str) -> Callable[[dict[str, Any]], Any]:
+        return partial(self._send, op, api)
+
+    async def _send(self, op: OperationLog, api: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request: every call to AWS goes through here."""
+        client = self._client
+        if client is None:
+            reason = "the service was closed"
+            raise op.error(reason, DynamoDBServiceError)
+        try:
+            response: dict[str, Any] = await getattr(client, api)(**request)
+        except TRANSLATED_ERRORS as exc:
+            raise translate_error(exc, op.name, op.pk, op.sk) from exc
+        op.note_response(response)
+        return response
+
+
+def _secret(value: Any) -> str | None:  # noqa: ANN401 - a SecretStr or None
+    return None if value is None else str(value.get_secret_value())
+
+
+def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
+    try:
+        return model_class.model_validate(decode_item(raw))
+    except ValidationError as exc:
+        pk = raw.get("pk", {}).get("S")
+        sk = raw.get("sk", {}).get("S")
+        reason = f"the stored item does not fit {model_class.__name__}: {exc}"
+        raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=reason) from exc
+
+
+def _write_request_key(request: Mapping[str, Any]) -> Key:
+    if "PutRequest" in request:
+        item = request["PutRequest"]["Item"]
+    else:
+        item = request["DeleteRequest"]["Key"]
+    return (item["pk"]["S"], item["sk"]["S"])
+
+
+def _raise_unfinished(
+    op: OperationLog,
+    outcomes: Sequence[ChunkOutcome[Key]],
+    total: int,
+    original: Callable[[Key], Any],
+) -> None:
+    failed = [key for outcome in outcomes for key in outcome.pending]
+    op.fields["failed"] = len(failed)
+    if not failed:
+        return
+    errors = [outcome.error for outcome in outcomes if outcome.error is not None]
+    last = errors[-1] if errors else None
+    cause = last.reason if last else "still unprocessed after the last attempt"
+    raise DynamoDBBatchOperationError(
+        operation=op.name,
+        failed_items=[original(key) for key in failed],
+        successful_count=total - len(failed),
+        error_code=last.error_code if last else None,
+        cause=cause,
+    ) from last

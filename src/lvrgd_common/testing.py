@@ -1,0 +1,224 @@
+"""Local DynamoDB-compatible servers and table set-up, for development, demos and tests.
+
+Nothing here is used by `DynamoDBService` itself: production code never creates tables.
+
+Example:
+    >>> with moto_server() as server:
+    ...     config = DynamoDBConfig(
+    ...         table_name="dev", region="us-east-1", endpoint_url=server.endpoint_url,
+    ...         aws_access_key_id="test", aws_secret_access_key="test",
+    ...     )
+    ...     asyncio.run(create_table(config))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from typing import TYPE_CHECKING, Literal, Self
+
+import aioboto3
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
+
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+    from lvrgd_common.models.dynamodb_config import DynamoDBConfig
+
+__all__ = [
+    "IndexSpec",
+    "LocalServer",
+    "create_table",
+    "delete_table",
+    "free_port",
+    "moto_server",
+]
+
+_LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = _LOOPBACK) -> int:
+    """A TCP port that is free on ``host`` right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class LocalServer:
+    """A server process on a loopback port, started and stopped by its owner."""
+
+    def __init__(self, name: str, command: Sequence[str], host: str, port: int) -> None:
+        self.name = name
+        self.command = list(command)
+        self.host = host
+        self.port = port
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint_url(self) -> str:
+        """The URL to give `DynamoDBConfig.endpoint_url`."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Self:
+        """Start the process and wait until it answers HTTP.
+
+        Raises:
+            RuntimeError: The process exited or did not answer within ``timeout``.
+        """
+        self._process = subprocess.Popen(  # noqa: S603 - a fixed command of the project's own
+            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                msg = f"{self.name} exited with code {self._process.returncode}"
+                raise RuntimeError(msg)
+            if self._answers():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        msg = f"{self.name} did not answer on {self.endpoint_url} within {timeout} s"
+        raise RuntimeError(msg)
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.endpoint_url, timeout=1):  # noqa: S310 - loopback
+                return True
+        except urllib.error.HTTPError:
+            return True  # any HTTP answer means it is serving
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> None:
+        """Stop the process (terminate, then kill after 5 s). Stopping twice is harmless."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def moto_server(host: str = _LOOPBACK, port: int | None = None) -> LocalServer:
+    """moto's DynamoDB-compatible server (``moto[server]``) in a subprocess.
+
+    Use it as a context manager, or call ``start()`` and ``stop()``.
+    """
+    port = port or free_port(host)
+    command = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+    return LocalServer("moto server", command, host, port)
+
+
+class IndexSpec(BaseModel):
+    """A secondary index to create: key attribute names and types, all attributes projected."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=3)
+    hash_key: str
+    range_key: str | None = None
+    hash_type: Literal["S", "N", "B"] = "S"
+    range_type: Literal["S", "N", "B"] = "S"
+
+
+async def create_table(
+    config: DynamoDBConfig,
+    *,
+    global_indexes: Sequence[IndexSpec] = (),
+    local_indexes: Sequence[IndexSpec] = (),
+    timeout: float = 60.0,
+) -> None:
+    """Create the table (``pk``/``sk`` strings, on-demand billing) and wait until ACTIVE.
+
+    Local indexes share the table's ``pk`` as their hash key.
+    """
+    definitions = {"pk": "S", "sk": "S"}
+    for index in (*global_indexes, *local_indexes):
+        definitions[index.hash_key] = index.hash_type
+        if index.range_key:
+            definitions[index.range_key] = index.range_type
+    request: dict[str, object] = {
+        "TableName": config.table_name,
+        "KeySchema": _schema("pk", "sk"),
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": kind} for name, kind in definitions.items()
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if global_indexes:
+        request["GlobalSecondaryIndexes"] = [_index(index) for index in global_indexes]
+    if local_indexes:
+        request["LocalSecondaryIndexes"] = [_index(index) for index in local_indexes]
+    async with _client(config) as client:
+        await client.create_table(**request)  # type: ignore[arg-type]
+        await _wait_active(client, config.table_name, timeout)
+
+
+async def delete_table(config: DynamoDBConfig) -> None:
+    """Delete the table; an absent table is fine."""
+    async with _client(config) as client:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
+            await client.delete_table(TableName=config.table_name)
+
+
+def _schema(hash_key: str, range_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return schema
+
+
+def _index(index: IndexSpec) -> dict[str, object]:
+    return {
+        "IndexName": index.name,
+        "KeySchema": _schema(index.hash_key, index.range_key),
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+async def _wait_active(client: DynamoDBClient, table: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        description = await client.describe_table(TableName=table)
+        if description["Table"].get("TableStatus") == "ACTIVE":
+            return
+        await asyncio.sleep(0.1)
+    msg = f"table {table!r} not ACTIVE within {timeout} s"
+    raise TimeoutError(msg)
+
+
+def _client(config: DynamoDBConfig) -> contextlib.AbstractAsyncContextManager[DynamoDBClient]:
+    secret = config.aws_secret_access_key
+    session = aioboto3.Session(
+        aws_access_key_id=config.aws_access_key_id,
+        aws_secret_access_key=None if secret is None else secret.get_secret_value(),
+        region_name=config.region,
+    )
+    client: contextlib.AbstractAsyncContextManager[DynamoDBClient] = session.client(
+        "dynamodb", endpoint_url=config.endpoint_url
+    )
+    return client
