@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Self
 
 import aioboto3
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Sequence
     from types import TracebackType
 
@@ -39,6 +42,7 @@ __all__ = [
     "LocalServer",
     "create_table",
     "delete_table",
+    "dynalite_server",
     "free_port",
     "moto_server",
 ]
@@ -124,13 +128,34 @@ class LocalServer:
 
 
 def moto_server(host: str = _LOOPBACK, port: int | None = None) -> LocalServer:
-    """moto's DynamoDB-compatible server (``moto[server]``) in a subprocess.
+    """Moto's DynamoDB-compatible server (``moto[server]``) in a subprocess.
 
     Use it as a context manager, or call ``start()`` and ``stop()``.
     """
     port = port or free_port(host)
     command = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
     return LocalServer("moto server", command, host, port)
+
+
+def dynalite_server(
+    package_dir: str | os.PathLike[str], host: str = _LOOPBACK, port: int | None = None
+) -> LocalServer:
+    """Dynalite (npm), an independent, stricter DynamoDB implementation, in memory.
+
+    ``package_dir`` is the folder whose ``node_modules`` holds dynalite (``npm ci`` there).
+
+    Raises:
+        FileNotFoundError: node or dynalite is not installed.
+    """
+    node = shutil.which("node")
+    cli = Path(package_dir) / "node_modules" / "dynalite" / "cli.js"
+    if node is None or not cli.is_file():
+        msg = f"dynalite needs node and {cli} (run 'npm ci' in {package_dir})"
+        raise FileNotFoundError(msg)
+    port = port or free_port(host)
+    command = [node, str(cli), "--host", host, "--port", str(port), "--createTableMs", "0"]
+    command += ["--deleteTableMs", "0", "--updateTableMs", "0"]
+    return LocalServer("dynalite", command, host, port)
 
 
 class IndexSpec(BaseModel):
@@ -150,7 +175,7 @@ async def create_table(
     *,
     global_indexes: Sequence[IndexSpec] = (),
     local_indexes: Sequence[IndexSpec] = (),
-    timeout: float = 60.0,
+    active_within: float = 60.0,
 ) -> None:
     """Create the table (``pk``/``sk`` strings, on-demand billing) and wait until ACTIVE.
 
@@ -175,7 +200,7 @@ async def create_table(
         request["LocalSecondaryIndexes"] = [_index(index) for index in local_indexes]
     async with _client(config) as client:
         await client.create_table(**request)  # type: ignore[arg-type]
-        await _wait_active(client, config.table_name, timeout)
+        await _wait_active(client, config.table_name, active_within)
 
 
 async def delete_table(config: DynamoDBConfig) -> None:
@@ -200,14 +225,14 @@ def _index(index: IndexSpec) -> dict[str, object]:
     }
 
 
-async def _wait_active(client: DynamoDBClient, table: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
+async def _wait_active(client: DynamoDBClient, table: str, within: float) -> None:
+    deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         description = await client.describe_table(TableName=table)
         if description["Table"].get("TableStatus") == "ACTIVE":
             return
         await asyncio.sleep(0.1)
-    msg = f"table {table!r} not ACTIVE within {timeout} s"
+    msg = f"table {table!r} not ACTIVE within {within} s"
     raise TimeoutError(msg)
 
 
@@ -216,6 +241,11 @@ def _client(config: DynamoDBConfig) -> contextlib.AbstractAsyncContextManager[Dy
     session = aioboto3.Session(
         aws_access_key_id=config.aws_access_key_id,
         aws_secret_access_key=None if secret is None else secret.get_secret_value(),
+        aws_session_token=(
+            None
+            if config.aws_session_token is None
+            else config.aws_session_token.get_secret_value()
+        ),
         region_name=config.region,
     )
     client: contextlib.AbstractAsyncContextManager[DynamoDBClient] = session.client(
