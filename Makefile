@@ -5,8 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.installed-dev
+DYNALITE_DIR := tools/dynalite
+DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
-.PHONY: install demo test lint format typecheck unit integration clean
+.PHONY: install demo test lint format typecheck unit integration integration-moto \
+	integration-dynalite dynalite clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +18,19 @@ $(DEV_STAMP): pyproject.toml
 	touch $(DEV_STAMP)
 
 install: $(DEV_STAMP)
+
+$(DYNALITE_STAMP): $(DYNALITE_DIR)/package.json $(DYNALITE_DIR)/package-lock.json
+	cd $(DYNALITE_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+## Install dynalite (npm) where node is present; where it is not, say that it is skipped.
+dynalite:
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory $(DYNALITE_STAMP); \
+	else \
+		echo "SKIPPED: dynalite backend: node/npm not found on PATH;" \
+			"its integration run below reports every test as skipped."; \
+	fi
 
 ## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL).
 demo: $(DEV_STAMP)
@@ -37,8 +53,16 @@ typecheck: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests
 
-integration: $(DEV_STAMP)
-	$(BIN)/pytest integration-tests
+## The integration suite once per backend, each run with its own counts.
+integration: integration-moto integration-dynalite
+
+integration-moto: $(DEV_STAMP)
+	@echo "=== integration tests on moto ==="
+	$(BIN)/pytest integration-tests --backend moto
+
+integration-dynalite: $(DEV_STAMP) dynalite
+	@echo "=== integration tests on dynalite ==="
+	$(BIN)/pytest integration-tests --backend dynalite
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build
+	rm -rf $(VENV) $(DYNALITE_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build

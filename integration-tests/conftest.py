@@ -3,6 +3,9 @@
 The server is chosen with ``--backend``:
 
 - ``moto`` (default): moto's server, started here on a free loopback port;
+- ``dynalite``: dynalite (npm; ``npm ci`` in ``tools/dynalite``, which ``make test`` does),
+  an independent and stricter implementation, started here on a free loopback port; where
+  node or the package is missing every test is reported as skipped, naming why;
 - ``env``: whatever ``DYNAMODB_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_DYNAMODB``) names,
   read from the environment or ``.env``, e.g. docker-compose's server or DynamoDB itself.
 
@@ -14,19 +17,30 @@ each test writes under its own unique partition keys.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from dotenv import load_dotenv
 
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
-from lvrgd_common.testing import IndexSpec, LocalServer, create_table, delete_table, moto_server
+from lvrgd_common.testing import (
+    IndexSpec,
+    LocalServer,
+    create_table,
+    delete_table,
+    dynalite_server,
+    moto_server,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
 load_dotenv()
+
+DYNALITE_DIR = Path(__file__).resolve().parent.parent / "tools" / "dynalite"
 
 GSI = IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")
 LSI = IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")
@@ -36,8 +50,18 @@ LSI = IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")
 # ``@pytest.mark.needs("capability")`` and are skipped there with that reason.
 BACKEND_LACKS: dict[str, dict[str, str]] = {
     "moto": {},
+    "dynalite": {},
     "env": {},
 }
+
+
+def dynalite_missing() -> str | None:
+    """Why dynalite cannot run here, or None when node and the package are installed."""
+    if shutil.which("node") is None:
+        return "node is not on PATH (install Node.js >= 18 to run the dynalite backend)"
+    if not (DYNALITE_DIR / "node_modules" / "dynalite" / "cli.js").is_file():
+        return f"dynalite is not installed: run 'npm ci' in {DYNALITE_DIR} (make test does)"
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -48,6 +72,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     chosen = _backend_of(config)
+    if chosen == "dynalite" and (missing := dynalite_missing()):
+        unavailable = pytest.mark.skip(reason=f"dynalite backend unavailable: {missing}")
+        for item in items:
+            item.add_marker(unavailable)
+        return
     lacks = BACKEND_LACKS.get(chosen, {})
     for item in items:
         for marker in item.iter_markers("needs"):
@@ -68,7 +97,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backend",
         default=None,
-        choices=["moto", "env"],
+        choices=["moto", "dynalite", "env"],
         help="server to run against (default: env when DYNAMODB_ENDPOINT_URL is set, else moto)",
     )
 
@@ -87,7 +116,7 @@ def endpoint_url(backend: str) -> Iterator[str | None]:
     if backend == "env":
         yield _configured_endpoint()
         return
-    server: LocalServer = moto_server()
+    server: LocalServer = dynalite_server(DYNALITE_DIR) if backend == "dynalite" else moto_server()
     with server:
         yield server.endpoint_url
 
