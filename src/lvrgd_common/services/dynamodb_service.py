@@ -34,7 +34,7 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     check_key,
-    decode_item,
+    decode_model,
     encode_key,
 )
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
@@ -612,7 +612,7 @@ def _secret(value: Any) -> str | None:  # noqa: ANN401 - a SecretStr or None
 
 def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
     try:
-        return model_class.model_validate(decode_item(raw))
+        return decode_model(model_class, raw)
     except ValidationError as exc:
         pk = raw.get("pk", {}).get("S")
         sk = raw.get("sk", {}).get("S")
