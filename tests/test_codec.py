@@ -168,6 +168,24 @@ def test_mixed_sets_are_rejected() -> None:
         encode_value({"a", 1})
 
 
+@pytest.mark.parametrize(
+    "members",
+    [{0.1, Decimal("0.1")}, {1e-07, Decimal("1E-7")}],
+    ids=["0.1", "1e-07"],
+)
+def test_set_members_equal_once_encoded_are_rejected(members: set[Any]) -> None:
+    # Python keeps both (a float and a Decimal differ); DynamoDB sees a duplicate.
+    with pytest.raises(CodecError, match="more than once"):
+        encode_value(members)
+
+
+def test_sets_of_enums_and_uuids_are_string_sets() -> None:
+    ident = uuid4()
+    assert sorted(encode_value({Color.RED, Color.BLUE})["SS"]) == ["blue", "red"]  # type: ignore[index]
+    assert encode_value({ident}) == {"SS": [str(ident)]}
+    assert sorted(encode_value({Level.LOW, 2.5})["NS"]) == ["1", "2.5"]  # type: ignore[index]
+
+
 def test_unknown_types_fall_back_to_their_json_form() -> None:
     assert encode_value(dt.timedelta(seconds=90)) == {"S": "PT1M30S"}
     with pytest.raises(CodecError):

@@ -226,17 +226,29 @@ def _map_key(key: object, path: str) -> str:
 def _encode_set(value: set[Any] | frozenset[Any], path: str) -> AttributeValue | None:
     if not value:
         return None
-    if all(isinstance(element, str) for element in value):
-        return {"SS": [_map_key(element, path) for element in value]}
-    if all(isinstance(element, (bytes, bytearray)) for element in value):
-        return {"BS": [bytes(element) for element in value]}
-    if all(
-        isinstance(element, (int, float, Decimal)) and not isinstance(element, bool)
-        for element in value
-    ):
-        numbers = [_encode(element, path) for element in value]
-        return {"NS": [number["N"] for number in numbers if number is not None]}
-    raise CodecError(path, "a set must hold only strings, only numbers or only bytes")
+    # Members are encoded like any value (an Enum as its value, a UUID as a string...),
+    # then must all be strings, all numbers or all binary.
+    encoded = [_encode(element, path) for element in value]
+    tags = {tag for member in encoded if member is not None for tag in member}
+    tag = tags.pop() if len(tags) == 1 else None
+    if tag not in _SET_TAGS or any(member is None for member in encoded):
+        raise CodecError(path, "a set must hold only strings, only numbers or only bytes")
+    members = [member[tag] for member in encoded if member is not None]
+    _check_distinct(members, tag, path)
+    return {_SET_TAGS[tag]: members}
+
+
+_SET_TAGS: Final = {"S": "SS", "N": "NS", "B": "BS"}
+
+
+def _check_distinct(members: list[Any], tag: str, path: str) -> None:
+    """Refuse members equal once encoded (0.1 and Decimal("0.1")), as DynamoDB does."""
+    seen: set[Any] = set()
+    for member in members:
+        identity = Decimal(member) if tag == "N" else member
+        if identity in seen:
+            raise CodecError(path, f"the set holds {member!r} more than once after encoding")
+        seen.add(identity)
 
 
 def _encode_uuid(value: UUID, _path: str) -> AttributeValue:
