@@ -200,6 +200,29 @@ def test_item_size_counts_names_and_values() -> None:
 
 
 @pytest.mark.parametrize(
+    ("number", "size"),
+    [
+        ("0", 1),
+        ("7", 2),
+        ("12", 2),
+        ("123", 3),
+        ("1.2", 3),  # 01.20: two base-100 pairs
+        ("0.012", 3),
+        ("0.12", 2),
+        ("100", 2),
+        ("-1", 3),  # a negative number takes one byte more
+        ("-1.5", 4),
+        ("1234.5", 4),
+        ("9" * 38, 20),
+    ],
+)
+def test_numbers_are_sized_in_base_100_pairs(number: str, size: int) -> None:
+    # The sizes dynalite computes, which mirror DynamoDB's accounting; an item the library
+    # finds under 400 KB must not be refused by the server.
+    assert item_size({"n": {"N": number}}) == 1 + size
+
+
+@pytest.mark.parametrize(
     ("pk", "sk"),
     [("", "s"), ("p", ""), ("p" * 2049, "s"), ("p", "s" * 1025), ("é" * 1025, "s"), (1, "s")],
 )
