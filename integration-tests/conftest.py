@@ -19,12 +19,14 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from dotenv import load_dotenv
 
+from faultproxy import FaultProxy
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
 from lvrgd_common.testing import (
     IndexSpec,
@@ -36,7 +38,8 @@ from lvrgd_common.testing import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator, Callable, Iterator
+    from contextlib import AbstractAsyncContextManager
 
 load_dotenv()
 
@@ -49,9 +52,21 @@ LSI = IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")
 # What a backend cannot do, with the reason; tests that need it carry
 # ``@pytest.mark.needs("capability")`` and are skipped there with that reason.
 BACKEND_LACKS: dict[str, dict[str, str]] = {
-    "moto": {},
-    "dynalite": {},
-    "env": {},
+    "moto": {
+        "exact_item_size_limit": "moto refuses items over 405,000 bytes by its own count "
+        "(DynamoDB's limit is 409,600 bytes)",
+    },
+    "dynalite": {
+        "transactions": "dynalite has no TransactWriteItems or TransactGetItems "
+        "(it answers UnknownOperationException)",
+        "credential_checks": "dynalite never verifies signatures (any key and secret are "
+        "accepted); the test runs in the moto session, on a moto of its own with IAM "
+        "authentication switched on",
+    },
+    "env": {
+        "credential_checks": "the test starts a moto server of its own; it runs in the "
+        "moto session",
+    },
 }
 
 
@@ -158,3 +173,35 @@ async def service(config: DynamoDBConfig) -> AsyncIterator[DynamoDBService]:
 def pk() -> str:
     """A partition key no other test uses."""
     return f"it#{uuid.uuid4().hex}"
+
+
+@asynccontextmanager
+async def _own_table(base: DynamoDBConfig) -> AsyncIterator[DynamoDBConfig]:
+    settings = base.model_copy(update={"table_name": f"lvrgd-it-{uuid.uuid4().hex[:12]}"})
+    await create_table(settings, global_indexes=[GSI], local_indexes=[LSI])
+    try:
+        yield settings
+    finally:
+        await delete_table(settings)
+
+
+@pytest.fixture(scope="session")
+def own_table(
+    base_config: DynamoDBConfig,
+) -> Callable[[], AbstractAsyncContextManager[DynamoDBConfig]]:
+    """A factory of fresh tables (same keys and indexes as the session's), deleted on exit.
+
+    For tests that must see a whole table, e.g. scan it to prove nothing was written.
+    """
+    return lambda: _own_table(base_config)
+
+
+@pytest.fixture
+async def proxy(endpoint_url: str | None) -> AsyncIterator[FaultProxy]:
+    """A fault-injecting proxy in front of the session's server (forwarding everything)."""
+    if endpoint_url is None or not endpoint_url.startswith(
+        ("http://127.0.0.1:", "http://localhost:")
+    ):
+        pytest.skip(f"the fault proxy only fronts a loopback server, not {endpoint_url!r}")
+    async with FaultProxy(endpoint_url) as started:
+        yield started
