@@ -186,6 +186,17 @@ def test_sets_of_enums_and_uuids_are_string_sets() -> None:
     assert sorted(encode_value({Level.LOW, 2.5})["NS"]) == ["1", "2.5"]  # type: ignore[index]
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["x\udfff", ["ok", "\ud800"], {"key\ud800": 1}, {"fine": {"a\udc00b"}}],
+    ids=["string", "in a list", "map key", "in a set"],
+)
+def test_lone_surrogates_are_rejected(value: Any) -> None:
+    # Python strings may hold them, UTF-8 cannot: nothing could be sent.
+    with pytest.raises(CodecError, match="lone surrogate"):
+        encode_value(value)
+
+
 def test_unknown_types_fall_back_to_their_json_form() -> None:
     assert encode_value(dt.timedelta(seconds=90)) == {"S": "PT1M30S"}
     with pytest.raises(CodecError):
@@ -228,6 +239,12 @@ def test_numbers_are_sized_in_base_100_pairs(number: str, size: int) -> None:
 )
 def test_bad_keys_are_refused(pk: Any, sk: Any) -> None:
     with pytest.raises(InvalidInputError):
+        check_key(pk, sk)
+
+
+@pytest.mark.parametrize(("pk", "sk"), [("a\ud800", "b"), ("a", "\udfff" * 600)])
+def test_keys_with_lone_surrogates_are_refused(pk: str, sk: str) -> None:
+    with pytest.raises(InvalidInputError, match="lone surrogate"):
         check_key(pk, sk)
 
 

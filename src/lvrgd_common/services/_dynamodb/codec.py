@@ -39,6 +39,7 @@ __all__ = [
     "encode_item",
     "encode_key",
     "encode_value",
+    "is_utf8",
     "item_size",
     "plain_key_value",
 ]
@@ -130,6 +131,9 @@ def check_key(pk: object, sk: object) -> tuple[str, str]:
     if not pk or not sk:
         msg = "pk and sk must not be empty"
         raise InvalidInputError(msg)
+    if not (is_utf8(pk) and is_utf8(sk)):
+        msg = "pk and sk must be valid Unicode (a lone surrogate has no UTF-8 form)"
+        raise InvalidInputError(msg)
     # Cheap length test first: a string of n characters has at most 4n UTF-8 bytes.
     if len(pk) * 4 > MAX_PARTITION_KEY_BYTES and len(pk.encode()) > MAX_PARTITION_KEY_BYTES:
         msg = f"pk is longer than {MAX_PARTITION_KEY_BYTES} bytes"
@@ -140,6 +144,17 @@ def check_key(pk: object, sk: object) -> tuple[str, str]:
     return pk, sk
 
 
+def is_utf8(text: str) -> bool:
+    """False when ``text`` holds a lone surrogate: it has no UTF-8 form to send."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _encode(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
     encoder = _ENCODERS.get(type(value))
     if encoder is not None:
@@ -147,8 +162,13 @@ def _encode(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
     return _encode_other(value, path)
 
 
-def _encode_str(value: str, _path: str) -> AttributeValue:
+def _encode_str(value: str, path: str) -> AttributeValue:
+    if not is_utf8(value):
+        raise CodecError(path, _NOT_UTF8)
     return {"S": value}
+
+
+_NOT_UTF8: Final = "not valid Unicode (a lone surrogate has no UTF-8 form)"
 
 
 def _encode_bool(value: bool, _path: str) -> AttributeValue:  # noqa: FBT001
@@ -215,7 +235,10 @@ def _encode_dict(value: Mapping[Any, Any], path: str) -> AttributeValue:
 
 def _map_key(key: object, path: str) -> str:
     if isinstance(key, str):
-        return key.value if isinstance(key, Enum) else key
+        name = key.value if isinstance(key, Enum) else key
+        if not is_utf8(name):
+            raise CodecError(path, f"map key {_NOT_UTF8}")
+        return name
     if isinstance(key, Enum):
         return str(key.value)
     if isinstance(key, (int, UUID)) and not isinstance(key, bool):

@@ -18,6 +18,7 @@ from lvrgd_common.services._dynamodb.codec import (
     check_key,
     encode_item,
     encode_key,
+    is_utf8,
     item_size,
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
@@ -140,6 +141,9 @@ def update_request(
     for name in updates:
         if not isinstance(name, str) or not name:
             msg = f"attribute names must be non-empty strings, got {name!r}"
+            raise InvalidInputError(msg)
+        if not is_utf8(name):
+            msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
             raise InvalidInputError(msg)
         if name in KEY_ATTRIBUTES:
             msg = f"updates cannot change the key attribute {name!r}"
