@@ -211,6 +211,13 @@ CASES: list[Case] = [
         DynamoDBValidationError,
         "(pk, sk) tuples",
     ),
+    Case(
+        "get_one: a lone surrogate in pk",
+        "get_one",
+        lambda w: w.service.get_one(w.pk + "\ud800", "a", Note),
+        DynamoDBValidationError,
+        "lone surrogate",
+    ),
     # --- values ---------------------------------------------------------------------------
     Case(
         "save: item of 400 KB + 1 byte",
@@ -284,6 +291,13 @@ CASES: list[Case] = [
         DynamoDBValidationError,
         "more than once",
     ),
+    Case(
+        "save: a lone surrogate in a string value",
+        "save",
+        lambda w: w.service.save(Loose(pk=w.pk, sk="a", data=["ok", "x\udfff"])),
+        DynamoDBValidationError,
+        "lone surrogate",
+    ),
     # --- updates --------------------------------------------------------------------------
     Case(
         "update: empty updates",
@@ -319,6 +333,13 @@ CASES: list[Case] = [
         lambda w: w.service.update(w.seeded, "a", {"": 1}),
         DynamoDBValidationError,
         "non-empty strings",
+    ),
+    Case(
+        "update: a lone surrogate in an attribute name",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"text\udc00": 1}),
+        DynamoDBValidationError,
+        "lone surrogate",
     ),
     Case(
         "update: an absent item",
