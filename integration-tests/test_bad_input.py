@@ -351,6 +351,15 @@ CASES: list[Case] = [
         sends=("UpdateItem",),
     ),
     Case(
+        "update: a value that takes the stored item over 400 KB",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"text": "x" * (MAX_ITEM_BYTES - 10)}),
+        DynamoDBValidationError,
+        "Item size",
+        code="ValidationException",
+        sends=("UpdateItem",),
+    ),
+    Case(
         "save: a condition that does not hold",
         "save",
         lambda w: w.service.save(
