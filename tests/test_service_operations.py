@@ -2,7 +2,13 @@ import logging
 from typing import Any
 
 import pytest
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from lvrgd_common import (
     AttributeCondition,
@@ -163,6 +169,8 @@ async def test_aws_errors_are_translated_with_code_and_cause(
     [
         (EndpointConnectionError(endpoint_url="http://x"), DynamoDBUnavailableError),
         (ConnectTimeoutError(endpoint_url="http://x"), DynamoDBUnavailableError),
+        (ReadTimeoutError(endpoint_url="http://x"), DynamoDBUnavailableError),
+        (ConnectionClosedError(endpoint_url="http://x"), DynamoDBUnavailableError),
         (TimeoutError(), DynamoDBUnavailableError),
         (ConnectionResetError(), DynamoDBUnavailableError),
         (NoCredentialsError(), DynamoDBServiceError),

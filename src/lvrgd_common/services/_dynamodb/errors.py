@@ -8,6 +8,7 @@ from aiohttp import ClientError as AiohttpClientError
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
+    HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
 )
@@ -59,7 +60,10 @@ def translate_error(
         return DynamoDBServiceError(
             operation=operation, pk=pk, sk=sk, reason=f"AWS credentials: {exc}"
         )
-    if isinstance(exc, BotoCoreError) and not isinstance(exc, BotoConnectionError):
+    # Connection failures, read timeouts and connections closed mid-answer: unavailable.
+    if isinstance(exc, BotoCoreError) and not isinstance(
+        exc, (BotoConnectionError, HTTPClientError)
+    ):
         return DynamoDBServiceError(operation=operation, pk=pk, sk=sk, reason=str(exc))
     reason = f"DynamoDB unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
     return DynamoDBUnavailableError(operation=operation, pk=pk, sk=sk, reason=reason)
