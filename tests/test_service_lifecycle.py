@@ -33,7 +33,11 @@ async def test_client_is_configured_from_the_config(
     assert botocore_config.max_pool_connections == config.max_pool_connections
     assert botocore_config.connect_timeout == config.connect_timeout
     assert botocore_config.read_timeout == config.read_timeout
-    assert botocore_config.retries == {"max_attempts": config.max_attempts, "mode": "standard"}
+    # total_max_attempts counts the first try; botocore's max_attempts would not.
+    assert botocore_config.retries == {
+        "total_max_attempts": config.max_attempts,
+        "mode": "standard",
+    }
 
 
 async def test_without_credentials_the_standard_chain_applies(

@@ -146,7 +146,7 @@ class DynamoDBService:
             max_pool_connections=config.max_pool_connections,
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
-            retries={"max_attempts": config.max_attempts, "mode": "standard"},
+            retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
             # Every request is built and checked by this library already.
             parameter_validation=False,
             user_agent_extra=_USER_AGENT,
