@@ -51,10 +51,15 @@ LSI = IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")
 
 # What a backend cannot do, with the reason; tests that need it carry
 # ``@pytest.mark.needs("capability")`` and are skipped there with that reason.
+KILLABLE_REASON = (
+    "the test kills and restarts a dynalite of its own on disk (moto keeps its data in "
+    "memory only, so a killed moto could not be scanned); it runs in the dynalite session"
+)
 BACKEND_LACKS: dict[str, dict[str, str]] = {
     "moto": {
         "exact_item_size_limit": "moto refuses items over 405,000 bytes by its own count "
         "(DynamoDB's limit is 409,600 bytes)",
+        "killable_server": KILLABLE_REASON,
     },
     "dynalite": {
         "transactions": "dynalite has no TransactWriteItems or TransactGetItems "
@@ -64,6 +69,7 @@ BACKEND_LACKS: dict[str, dict[str, str]] = {
         "authentication switched on",
     },
     "env": {
+        "killable_server": KILLABLE_REASON,
         "credential_checks": "the test starts a moto server of its own; it runs in the "
         "moto session",
     },

@@ -56,11 +56,15 @@ Json: TypeAlias = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Forward:
-    """Pass the request on; ``body`` replaces its JSON, ``rewrite`` its reply's JSON."""
+    """Pass the request on; ``body`` replaces its JSON, ``rewrite`` its reply's JSON.
+
+    ``delay`` seconds pass before forwarding; ``deliver=False`` withholds the reply.
+    """
 
     body: Json | None = None
     rewrite: Callable[[Json], Json] | None = None
     deliver: bool = True
+    delay: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,11 @@ class FaultProxy:
     def endpoint_url(self) -> str:
         """The URL to give `DynamoDBConfig.endpoint_url`."""
         return f"http://{LOOPBACK}:{self.port}"
+
+    @property
+    def tasks(self) -> set[asyncio.Task[None]]:
+        """The proxy's own connection tasks (to tell them from a client's)."""
+        return set(self._handlers)
 
     def of(self, target: str) -> list[Exchange]:
         """The exchanges of one operation, e.g. ``"BatchWriteItem"``, in order."""
@@ -260,6 +269,11 @@ class FaultProxy:
         headers: list[tuple[str, str]],
         writer: asyncio.StreamWriter,
     ) -> bool:
+        if isinstance(action, Forward) and action.delay:
+            await asyncio.sleep(min(action.delay, MAX_HANG))
+            if self.dead:
+                exchange.outcome = "refused"
+                return False
         if isinstance(action, Forward) and action.body is not None:
             exchange.sent, payload = action.body, json.dumps(action.body).encode()
         else:
