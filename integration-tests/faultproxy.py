@@ -153,6 +153,7 @@ class FaultProxy:
         self.exchanges: list[Exchange] = []
         self.port = 0
         self.dead = False
+        self.peak_connections = 0
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
@@ -209,6 +210,7 @@ class FaultProxy:
             writer.close()
             return
         self._handlers.add(task)
+        self.peak_connections = max(self.peak_connections, len(self._handlers))
         try:
             while not self.dead and await self._serve_one(reader, writer):
                 pass
