@@ -45,6 +45,21 @@ def test_config_hides_the_secret() -> None:
     assert config.aws_secret_access_key.get_secret_value() == "super-secret-value"
 
 
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"aws_secret_access_key": "super-secret-value"},  # no key id: refused as a whole
+        {"aws_access_key_id": "AKID", "aws_secret_access_key": "super-secret-value", "x": 1},
+        {"aws_session_token": "super-secret-value", "max_attempts": 0},
+    ],
+)
+def test_a_refused_config_does_not_quote_the_secret(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError) as caught:
+        DynamoDBConfig.model_validate({"table_name": "table", "region": "r", **fields})
+    assert "super-secret-value" not in str(caught.value)
+    assert "super-secret-value" not in repr(caught.value)
+
+
 def test_config_defaults_fail_fast_on_an_unreachable_endpoint() -> None:
     config = DynamoDBConfig(table_name="table", region="eu-west-1")
     # botocore's standard mode waits at most 2**(attempt-1) s between attempts.

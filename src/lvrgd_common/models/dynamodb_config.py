@@ -18,7 +18,8 @@ class DynamoDBConfig(BaseModel):
     ``max_attempts`` tries of ``connect_timeout`` each, with botocore's backoff in between.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a refused configuration must not quote the secret it was given.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     table_name: str = Field(min_length=3, max_length=255, pattern=r"^[A-Za-z0-9_.\-]+$")
     region: str = Field(min_length=1)
