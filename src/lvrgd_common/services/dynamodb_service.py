@@ -46,6 +46,7 @@ from lvrgd_common.services._dynamodb.queries import (
     parse_key_schemas,
     walk,
 )
+from lvrgd_common.services._dynamodb.redaction import CredentialMask
 from lvrgd_common.services._dynamodb.requests import (
     MAX_CLIENT_REQUEST_TOKEN,
     Key,
@@ -152,6 +153,12 @@ class DynamoDBService:
             user_agent_extra=_USER_AGENT,
         )
         stack = AsyncExitStack()
+        # botocore logs the session token at DEBUG; mask it (and the secret) while open.
+        mask = CredentialMask(
+            (_secret(config.aws_secret_access_key), _secret(config.aws_session_token))
+        )
+        mask.attach()
+        stack.callback(mask.detach)
         try:
             client = await stack.enter_async_context(
                 session.client("dynamodb", endpoint_url=config.endpoint_url, config=botocore_config)
