@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples]'
 	touch $(DEV_STAMP)
 
 install: $(DEV_STAMP)
