@@ -193,7 +193,8 @@ class DynamoDBService:
         """
         with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
             _, encoded = encoded_item(item)
-            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
+            request = {**put_request(self._table, encoded, conditions), **self._extra}
+            await self._send(op, "put_item", request)
 
     async def get_one(
         self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
@@ -208,6 +209,7 @@ class DynamoDBService:
             request: dict[str, Any] = {
                 "TableName": self._table,
                 "Key": encode_key(*check_key(pk, sk)),
+                **self._extra,
             }
             if consistent_read:
                 request["ConsistentRead"] = True
@@ -224,7 +226,8 @@ class DynamoDBService:
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
         with self._operation("delete", pk, sk) as op:
-            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
+            request = {**delete_request(self._table, (pk, sk), conditions), **self._extra}
+            await self._send(op, "delete_item", request)
 
     async def update(
         self,
@@ -245,7 +248,7 @@ class DynamoDBService:
                 condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
-            request = update_request(self._table, (pk, sk), updates, conditions)
+            request = {**update_request(self._table, (pk, sk), updates, conditions), **self._extra}
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:

@@ -46,7 +46,7 @@ class OperationLog:
         self.sk = sk
         self.fields = fields
         self.retries = 0
-        self.capacity = 0.0
+        self.capacity: float | None = None
         self.started = 0.0
 
     def __enter__(self) -> Self:
@@ -90,9 +90,8 @@ class OperationLog:
             fields["sk"] = self.sk
         fields.update(self.fields)
         fields["elapsed_ms"] = round((perf_counter() - self.started) * 1000, 3)
-        if self.retries:
-            fields["retries"] = self.retries
-        if self.capacity:
+        fields["retries"] = self.retries
+        if self.capacity is not None:
             fields["consumed_capacity"] = self.capacity
         return fields
 
@@ -111,7 +110,8 @@ class OperationLog:
         capacity = response.get("ConsumedCapacity")
         if capacity:
             entries = capacity if isinstance(capacity, list) else [capacity]
-            self.capacity += sum(entry.get("CapacityUnits", 0.0) for entry in entries)
+            units = sum(entry.get("CapacityUnits", 0.0) for entry in entries)
+            self.capacity = (self.capacity or 0.0) + units
 
     def note_batch_retry(self, attempt: int, pending: int, delay: float) -> None:
         """Log that a batch chunk is retried for entries DynamoDB left unprocessed."""
