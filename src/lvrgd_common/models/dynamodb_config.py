@@ -87,12 +87,14 @@ class DynamoDBConfig(BaseModel):
 
         - ``table_name``: ``DYNAMODB_TABLE_NAME``;
         - ``region``: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else the region of the AWS
-          profile (``AWS_PROFILE`` or the default one in ``~/.aws/config``);
+          profile in ``~/.aws/config`` (botocore's choice: ``AWS_PROFILE`` from the process
+          environment, or ``default``);
         - ``endpoint_url``: ``DYNAMODB_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_DYNAMODB``,
           ``AWS_ENDPOINT_URL``; none means DynamoDB itself;
         - credentials: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
           ``AWS_SESSION_TOKEN``; none means the standard AWS chain (profiles, SSO,
-          instance and container roles);
+          instance and container roles), which reads the process environment only, so
+          ``AWS_PROFILE`` belongs there rather than in ``env_file``;
         - tuning fields: ``DYNAMODB_`` and the field name in capitals, e.g.
           ``DYNAMODB_MAX_ATTEMPTS=5``, ``DYNAMODB_RETURN_CONSUMED_CAPACITY=true``.
 
@@ -124,7 +126,7 @@ class DynamoDBConfig(BaseModel):
             if found is not None:
                 values[field] = found
         if "region" not in values and "region" not in overrides:
-            profile_region = _profile_region(variables.get("AWS_PROFILE") or None)
+            profile_region = _profile_region()
             if profile_region:
                 values["region"] = profile_region
         values.update(overrides)
@@ -164,13 +166,13 @@ def _read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
 
-def _profile_region(profile: str | None) -> str | None:
-    """The region botocore finds in the AWS config file for ``profile`` (or the default)."""
+def _profile_region() -> str | None:
+    """The region botocore finds for the profile the credential chain will use too."""
     from botocore.exceptions import BotoCoreError  # noqa: PLC0415 - only needed here
     from botocore.session import Session  # noqa: PLC0415
 
     try:
-        region = Session(profile=profile).get_config_variable("region")
+        region = Session().get_config_variable("region")
     except BotoCoreError:  # e.g. the profile does not exist: report the missing region
         return None
     return region if isinstance(region, str) and region else None
