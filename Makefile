@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install demo test lint format typecheck unit integration clean
+.PHONY: install demo test lint format typecheck unit integration package-check clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ install: $(DEV_STAMP)
 demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
 
-## Every check: lint, format, types, unit tests, integration tests.
-test: lint typecheck unit integration
+## Every check: lint, format, types, unit tests, integration tests, the built package.
+test: lint typecheck unit integration package-check
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -39,6 +39,17 @@ unit: $(DEV_STAMP)
 
 integration: $(DEV_STAMP)
 	$(BIN)/pytest integration-tests
+
+## Build sdist and wheel, install the wheel alone into a clean venv, import the public API.
+PACKAGE_DIR := build/package-check
+package-check: $(DEV_STAMP)
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	$(BIN)/python -m build --outdir $(PACKAGE_DIR)/dist . > $(PACKAGE_DIR)/build.log 2>&1 \
+		|| (cat $(PACKAGE_DIR)/build.log; exit 1)
+	$(BIN)/python tools/check_dist.py $(PACKAGE_DIR)/dist
+	$(BIN)/python -m venv $(PACKAGE_DIR)/venv
+	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/dist/*.whl
+	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build
