@@ -34,6 +34,7 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     check_key,
+    check_partition_value,
     decode_model,
     encode_key,
 )
@@ -356,8 +357,9 @@ class DynamoDBService:
         scan_forward: bool,  # noqa: FBT001
         consistent_read: bool,  # noqa: FBT001
     ) -> QueryPlan:
-        if not isinstance(pk, str) or not pk:
-            msg = "pk must be a non-empty string"
+        check_partition_value(pk)
+        if condition is not None and not isinstance(condition, SortKeyCondition):
+            msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
         keys = await self._index_keys(op, index_name)
         request: dict[str, Any] = {"TableName": self._table, **self._extra}
