@@ -215,7 +215,7 @@ async def test_retries_by_botocore_are_counted_and_warned_about(
         region="us-east-1",
         endpoint_url=url,
         aws_access_key_id="testing",
-        aws_secret_access_key="testing-secret",  # noqa: S106 - a loopback stand-in
+        aws_secret_access_key="testing-secret",
         max_attempts=3,
     )
     caplog.set_level(logging.INFO, logger=LOGGER_NAME)

@@ -34,7 +34,8 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     check_key,
-    decode_item,
+    check_partition_value,
+    decode_model,
     encode_key,
 )
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
@@ -359,8 +360,9 @@ class DynamoDBService:
         scan_forward: bool,  # noqa: FBT001
         consistent_read: bool,  # noqa: FBT001
     ) -> QueryPlan:
-        if not isinstance(pk, str) or not pk:
-            msg = "pk must be a non-empty string"
+        check_partition_value(pk)
+        if condition is not None and not isinstance(condition, SortKeyCondition):
+            msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
         keys = await self._index_keys(op, index_name)
         request: dict[str, Any] = {"TableName": self._table, **self._extra}
@@ -615,7 +617,7 @@ def _secret(value: Any) -> str | None:  # noqa: ANN401 - a SecretStr or None
 
 def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
     try:
-        return model_class.model_validate(decode_item(raw))
+        return decode_model(model_class, raw)
     except ValidationError as exc:
         pk = raw.get("pk", {}).get("S")
         sk = raw.get("sk", {}).get("S")

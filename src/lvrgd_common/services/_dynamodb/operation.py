@@ -28,7 +28,18 @@ class OperationLog:
     `DynamoDBValidationError` naming this operation and its keys.
     """
 
-    __slots__ = ("capacity", "fields", "logger", "name", "pk", "retries", "sk", "started", "table")
+    __slots__ = (
+        "capacity",
+        "fields",
+        "logger",
+        "name",
+        "pk",
+        "requests",
+        "retries",
+        "sk",
+        "started",
+        "table",
+    )
 
     def __init__(
         self,
@@ -45,6 +56,7 @@ class OperationLog:
         self.pk = pk
         self.sk = sk
         self.fields = fields
+        self.requests = 0
         self.retries = 0
         self.capacity: float | None = None
         self.started = 0.0
@@ -90,6 +102,8 @@ class OperationLog:
             fields["sk"] = self.sk
         fields.update(self.fields)
         fields["elapsed_ms"] = round((perf_counter() - self.started) * 1000, 3)
+        if self.requests > 1:
+            fields["requests"] = self.requests
         fields["retries"] = self.retries
         if self.capacity is not None:
             fields["consumed_capacity"] = self.capacity
@@ -100,7 +114,8 @@ class OperationLog:
         return error_class(operation=self.name, pk=self.pk, sk=self.sk, reason=reason)
 
     def note_response(self, response: dict[str, Any]) -> None:
-        """Count botocore's retries and the capacity DynamoDB reports."""
+        """Count requests, botocore's retries and the capacity DynamoDB reports."""
+        self.requests += 1
         retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         if retries:
             self.retries += retries
