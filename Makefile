@@ -9,12 +9,12 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite dynalite clean
+	integration-dynalite dynalite package-check clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples]'
 	touch $(DEV_STAMP)
 
 install: $(DEV_STAMP)
@@ -36,8 +36,8 @@ dynalite:
 demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
 
-## Every check: lint, format, types, unit tests, integration tests.
-test: lint typecheck unit integration
+## Every check: lint, format, types, unit tests, integration tests, the built package.
+test: lint typecheck unit integration package-check
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -63,6 +63,17 @@ integration-moto: $(DEV_STAMP)
 integration-dynalite: $(DEV_STAMP) dynalite
 	@echo "=== integration tests on dynalite ==="
 	$(BIN)/pytest integration-tests --backend dynalite
+
+## Build sdist and wheel, install the wheel alone into a clean venv, import the public API.
+PACKAGE_DIR := build/package-check
+package-check: $(DEV_STAMP)
+	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
+	$(BIN)/python -m build --outdir $(PACKAGE_DIR)/dist . > $(PACKAGE_DIR)/build.log 2>&1 \
+		|| (cat $(PACKAGE_DIR)/build.log; exit 1)
+	$(BIN)/python tools/check_dist.py $(PACKAGE_DIR)/dist
+	$(BIN)/python -m venv $(PACKAGE_DIR)/venv
+	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/dist/*.whl
+	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
 
 clean:
 	rm -rf $(VENV) $(DYNALITE_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build

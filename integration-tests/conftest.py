@@ -60,6 +60,10 @@ BACKEND_LACKS: dict[str, dict[str, str]] = {
         "exact_item_size_limit": "moto refuses items over 405,000 bytes by its own count "
         "(DynamoDB's limit is 409,600 bytes)",
         "killable_server": KILLABLE_REASON,
+        "isolated_transactions": (
+            "a cancelled TransactWriteItems restores a copy of the whole table taken when it"
+            " started, undoing writes that concurrent requests committed meanwhile"
+        ),
     },
     "dynalite": {
         "transactions": "dynalite has no TransactWriteItems or TransactGetItems "

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import BaseModel
 
@@ -61,3 +61,26 @@ class Profile(DynamoDBBaseModel):
     status: str = "new"
     count: int = 0
     nickname: str | None = None
+
+
+def everything(pk: str) -> Everything:
+    return Everything(
+        pk=pk,
+        sk="all-types",
+        text="héllo wörld",
+        number=-123456789012345,
+        flag=True,
+        ratio=0.1,
+        amount=Decimal("1234.5678"),
+        values=[1, "two", 3.5, None, [True], {"k": "v"}],
+        pair=(7, "seven"),
+        mapping={"nested": {"deep": [1, 2, {"x": None}]}, "n": 0.25},
+        address=Address(street="1 Main St"),
+        tags={"a", "b"},
+        scores={1, 2, 3},
+        blob=b"\x00\x01\xfe\xff",
+        moment=dt.datetime(2024, 2, 29, 12, 30, 45, 123456, tzinfo=dt.UTC),
+        day=dt.date(2024, 2, 29),
+        color=Color.GREEN,
+        ident=uuid4(),
+    )

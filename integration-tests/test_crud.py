@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import math
 import time
 import uuid
-from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
@@ -26,30 +24,7 @@ from lvrgd_common import (
     LoggingService,
 )
 from lvrgd_common.testing import free_port
-from models import Address, Color, Entry, Everything, Profile
-
-
-def everything(pk: str) -> Everything:
-    return Everything(
-        pk=pk,
-        sk="all-types",
-        text="héllo wörld",
-        number=-123456789012345,
-        flag=True,
-        ratio=0.1,
-        amount=Decimal("1234.5678"),
-        values=[1, "two", 3.5, None, [True], {"k": "v"}],
-        pair=(7, "seven"),
-        mapping={"nested": {"deep": [1, 2, {"x": None}]}, "n": 0.25},
-        address=Address(street="1 Main St"),
-        tags={"a", "b"},
-        scores={1, 2, 3},
-        blob=b"\x00\x01\xfe\xff",
-        moment=dt.datetime(2024, 2, 29, 12, 30, 45, 123456, tzinfo=dt.UTC),
-        day=dt.date(2024, 2, 29),
-        color=Color.GREEN,
-        ident=uuid.uuid4(),
-    )
+from models import Entry, Everything, Profile, everything
 
 
 async def test_every_type_round_trips(service: DynamoDBService, pk: str) -> None:

@@ -34,6 +34,7 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     check_key,
+    check_partition_value,
     decode_model,
     encode_key,
 )
@@ -200,7 +201,8 @@ class DynamoDBService:
         """
         with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
             _, encoded = encoded_item(item)
-            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
+            request = {**put_request(self._table, encoded, conditions), **self._extra}
+            await self._send(op, "put_item", request)
 
     async def get_one(
         self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
@@ -215,6 +217,7 @@ class DynamoDBService:
             request: dict[str, Any] = {
                 "TableName": self._table,
                 "Key": encode_key(*check_key(pk, sk)),
+                **self._extra,
             }
             if consistent_read:
                 request["ConsistentRead"] = True
@@ -231,7 +234,8 @@ class DynamoDBService:
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
         with self._operation("delete", pk, sk) as op:
-            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
+            request = {**delete_request(self._table, (pk, sk), conditions), **self._extra}
+            await self._send(op, "delete_item", request)
 
     async def update(
         self,
@@ -252,7 +256,7 @@ class DynamoDBService:
                 condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
-            request = update_request(self._table, (pk, sk), updates, conditions)
+            request = {**update_request(self._table, (pk, sk), updates, conditions), **self._extra}
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
@@ -363,8 +367,9 @@ class DynamoDBService:
         scan_forward: bool,  # noqa: FBT001
         consistent_read: bool,  # noqa: FBT001
     ) -> QueryPlan:
-        if not isinstance(pk, str) or not pk:
-            msg = "pk must be a non-empty string"
+        check_partition_value(pk)
+        if condition is not None and not isinstance(condition, SortKeyCondition):
+            msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
         keys = await self._index_keys(op, index_name)
         request: dict[str, Any] = {"TableName": self._table, **self._extra}

@@ -33,6 +33,7 @@ __all__ = [
     "InvalidInputError",
     "Item",
     "check_key",
+    "check_partition_value",
     "decode_item",
     "decode_model",
     "decode_value",
@@ -119,29 +120,42 @@ def encode_key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def check_partition_value(pk: object) -> str:
+    """``pk`` when usable as a partition key value.
+
+    Raises:
+        InvalidInputError: Not a string, empty, or longer than DynamoDB allows.
+    """
+    if not isinstance(pk, str) or not pk:
+        msg = "pk must be a non-empty string"
+        raise InvalidInputError(msg)
+    if not is_utf8(pk):
+        msg = "pk must be valid Unicode (a lone surrogate has no UTF-8 form)"
+        raise InvalidInputError(msg)
+    if len(pk) * 4 > MAX_PARTITION_KEY_BYTES and len(pk.encode()) > MAX_PARTITION_KEY_BYTES:
+        msg = f"pk is longer than {MAX_PARTITION_KEY_BYTES} bytes"
+        raise InvalidInputError(msg)
+    return pk
+
+
 def check_key(pk: object, sk: object) -> tuple[str, str]:
     """``(pk, sk)`` when usable as a table key.
 
     Raises:
         InvalidInputError: Not strings, empty, or longer than DynamoDB allows.
     """
-    if not isinstance(pk, str) or not isinstance(sk, str):
-        msg = "pk and sk must be strings"
+    partition = check_partition_value(pk)
+    if not isinstance(sk, str) or not sk:
+        msg = "sk must be a non-empty string"
         raise InvalidInputError(msg)
-    if not pk or not sk:
-        msg = "pk and sk must not be empty"
-        raise InvalidInputError(msg)
-    if not (is_utf8(pk) and is_utf8(sk)):
-        msg = "pk and sk must be valid Unicode (a lone surrogate has no UTF-8 form)"
+    if not is_utf8(sk):
+        msg = "sk must be valid Unicode (a lone surrogate has no UTF-8 form)"
         raise InvalidInputError(msg)
     # Cheap length test first: a string of n characters has at most 4n UTF-8 bytes.
-    if len(pk) * 4 > MAX_PARTITION_KEY_BYTES and len(pk.encode()) > MAX_PARTITION_KEY_BYTES:
-        msg = f"pk is longer than {MAX_PARTITION_KEY_BYTES} bytes"
-        raise InvalidInputError(msg)
     if len(sk) * 4 > MAX_SORT_KEY_BYTES and len(sk.encode()) > MAX_SORT_KEY_BYTES:
         msg = f"sk is longer than {MAX_SORT_KEY_BYTES} bytes"
         raise InvalidInputError(msg)
-    return pk, sk
+    return partition, sk
 
 
 def is_utf8(text: str) -> bool:
