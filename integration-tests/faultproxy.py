@@ -118,7 +118,6 @@ class Exchange:
     status: int | None = None
     reply: Json | None = None
     forwarded: bool = False
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def in_doubt(self) -> bool:
@@ -233,13 +232,10 @@ class FaultProxy:
         target = (_header(headers, "x-amz-target") or "").rpartition(".")[2]
         exchange = Exchange(len(self.exchanges) + 1, target, _json(raw_body), raw=raw_body)
         self.exchanges.append(exchange)
-        try:
-            if self.dead:
-                exchange.outcome = "refused"
-                return False
-            return await self._act(exchange, self.rule(exchange), request_line, headers, writer)
-        finally:
-            exchange.done.set()
+        if self.dead:
+            exchange.outcome = "refused"
+            return False
+        return await self._act(exchange, self.rule(exchange), request_line, headers, writer)
 
     async def _act(
         self,
