@@ -6,8 +6,8 @@ request serialization, validation, endpoint rules, retry machinery and response 
 The request body is DynamoDB's JSON built from the library's codec output, and the
 response is ``json.loads`` straight into the codec's decoder. It handles what the
 benchmark needs (GetItem, BatchWriteItem; no binary attributes, no error translation,
-no retries beyond unprocessed items) and exists only to measure what such a path would
-save. It is not used by the library.
+no retries beyond unprocessed items and closed connections) and exists only to measure
+what such a path would save. It is not used by the library.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import HTTPClientError
 
 from lvrgd_common.services._dynamodb.batching import MAX_BATCH_WRITE, chunked
 from lvrgd_common.services._dynamodb.codec import decode_item, encode_key
@@ -33,6 +35,8 @@ T = TypeVar("T", bound="DynamoDBBaseModel")
 _TARGET_PREFIX: Final = "DynamoDB_20120810."
 _CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 _HTTP_OK: Final = 200
+# Like botocore, try again when a pooled connection turns out to be closed by the server.
+_ATTEMPTS: Final = 3
 
 
 class DirectDynamoDB:
@@ -75,7 +79,14 @@ class DirectDynamoDB:
         # What aiobotocore's signer does per request: freeze (refreshable) credentials, sign.
         frozen = await self._credentials.get_frozen_credentials()
         SigV4Auth(frozen, "dynamodb", self._region).add_auth(aws_request)
-        response = await self._http.send(aws_request.prepare())
+        prepared = aws_request.prepare()
+        for attempt in range(_ATTEMPTS):
+            try:
+                response = await self._http.send(prepared)
+                break
+            except (BotocoreConnectionError, HTTPClientError):
+                if attempt == _ATTEMPTS - 1:
+                    raise
         content = await response.content
         if response.status_code != _HTTP_OK:
             msg = f"{operation} failed with HTTP {response.status_code}: {content[:200]!r}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import platform
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import aioboto3
+import aiobotocore
 from aiobotocore.config import AioConfig
 from pydantic import ValidationError
 
@@ -75,7 +77,12 @@ __all__ = ["DynamoDBService"]
 
 T = TypeVar("T", bound=DynamoDBBaseModel)
 
-_USER_AGENT = "lvrgd-common"
+# Set as the whole User-Agent (the session appends botocore's name and version): botocore
+# otherwise rebuilds its default one from some forty components, twice per request, about
+# 10% of a GetItem's client CPU in the benchmark.
+_USER_AGENT = (
+    f"lvrgd-common aiobotocore/{aiobotocore.__version__} Python/{platform.python_version()}"
+)
 
 
 class DynamoDBService:
@@ -149,7 +156,7 @@ class DynamoDBService:
             retries={"max_attempts": config.max_attempts, "mode": "standard"},
             # Every request is built and checked by this library already.
             parameter_validation=False,
-            user_agent_extra=_USER_AGENT,
+            user_agent=_USER_AGENT,
         )
         stack = AsyncExitStack()
         try:
