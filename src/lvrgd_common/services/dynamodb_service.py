@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 import aioboto3
 import aiobotocore
 from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore.serialize import JSONSerializer
 from pydantic import ValidationError
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
@@ -60,6 +62,10 @@ from lvrgd_common.services._dynamodb.requests import (
     transact_get_items,
     transact_write_items,
     update_request,
+)
+from lvrgd_common.services._dynamodb.wire import (
+    PassThroughParserFactory,
+    PassThroughSerializer,
 )
 
 if TYPE_CHECKING:
@@ -143,7 +149,12 @@ class DynamoDBService:
 
     async def _create_client(self) -> tuple[DynamoDBClient, AsyncExitStack]:
         config = self._config
+        # Items go to and from the wire in the codec's AttributeValue form, not through
+        # botocore's shape walk (see _dynamodb/wire.py); the session is this client's own.
+        botocore_session = AioSession()
+        botocore_session.register_component("response_parser_factory", PassThroughParserFactory())
         session = aioboto3.Session(
+            botocore_session=botocore_session,
             aws_access_key_id=config.aws_access_key_id,
             aws_secret_access_key=_secret(config.aws_secret_access_key),
             aws_session_token=_secret(config.aws_session_token),
@@ -166,6 +177,10 @@ class DynamoDBService:
         except (*TRANSLATED_ERRORS, ValueError) as exc:
             await stack.aclose()
             raise translate_error(exc, "open") from exc
+        # botocore offers no hook for the serializer; it is swapped only when it is the
+        # plain JSON serializer that PassThroughSerializer extends.
+        if type(getattr(client, "_serializer", None)) is JSONSerializer:
+            client._serializer = PassThroughSerializer()  # noqa: SLF001
         return client, stack
 
     async def close(self) -> None:

@@ -7,6 +7,7 @@ reject (NaN, infinity, numbers beyond 38 digits or outside 1E-130..1E+126, mixed
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import math
 from decimal import Context, Decimal
@@ -307,6 +308,13 @@ def _decode_list(raw: list[AttributeValue]) -> list[Any]:
     return [decode_value(value) for value in raw]
 
 
+def _decode_binary(raw: str | bytes) -> bytes:
+    # botocore hands back bytes; the wire's own JSON form, passed through, is base64 text.
+    if isinstance(raw, str):
+        return base64.b64decode(raw, validate=True)
+    return bytes(raw)
+
+
 def _identity(raw: Any) -> Any:  # noqa: ANN401
     return raw
 
@@ -324,8 +332,8 @@ _DECODERS: Final[dict[str, Callable[[Any], Any]]] = {
     "L": _decode_list,
     "SS": set,
     "NS": lambda raw: {_decode_number(text) for text in raw},
-    "B": bytes,
-    "BS": lambda raw: {bytes(blob) for blob in raw},
+    "B": _decode_binary,
+    "BS": lambda raw: {_decode_binary(blob) for blob in raw},
 }
 
 
