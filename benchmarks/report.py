@@ -37,12 +37,15 @@ def summarize(
         for competitor, runs in per_competitor.items():
             wall = statistics.median(run[0] for run in runs)
             cpu = statistics.median(run[1] for run in runs)
+            server = statistics.median(run[2] for run in runs)
             results[competitor] = {
                 "label": labels[competitor],
                 "wall_s": [round(run[0], 4) for run in runs],
                 "cpu_s": [round(run[1], 4) for run in runs],
+                "server_cpu_s": [round(run[2], 4) for run in runs],
                 "median_wall_s": round(wall, 4),
                 "median_cpu_s": round(cpu, 4),
+                "median_server_cpu_s": round(server, 4),
                 "cpu_us_per_item": round(cpu / counts[name] * 1e6, 1),
             }
         base = results.get(BASELINE)
@@ -82,15 +85,23 @@ def _target(scenario: str, measure: str, value: float, target: float) -> dict[st
 
 def render_table(summary: dict[str, Any]) -> str:
     """The results as plain text: one block per scenario, then targets, prototype, memory."""
-    header = ("wall s", "cpu s", "cpu us/item", "cpu ratio", "wall ratio")
+    header = ("wall s", "cpu s", "cpu us/item", "cpu ratio", "wall ratio", "server cpu s")
     lines = [
         "",
-        f"{'':38} {header[0]:>7} {header[1]:>7} {header[2]:>11} {header[3]:>9} {header[4]:>10}",
+        (
+            f"{'':38} {header[0]:>7} {header[1]:>7} {header[2]:>11} {header[3]:>9}"
+            f" {header[4]:>10} {header[5]:>12}"
+        ),
     ]
     for scenario in summary["scenarios"].values():
         lines.append(scenario["title"])
         lines.extend(_result_line(result) for result in scenario["results"].values())
-    lines += ["", "ratios: median of the contender / median of the aioboto3 resource Table", ""]
+    lines += [
+        "",
+        "medians; ratios: the contender's median / the aioboto3 resource Table's median;",
+        "cpu = this (client) process, server cpu = dynalite's process in the same interval",
+        "",
+    ]
     lines.append("targets (library)")
     for target in summary["targets"]:
         verdict = "met" if target["met"] else "NOT MET"
@@ -113,7 +124,7 @@ def _result_line(result: dict[str, Any]) -> str:
     return (
         f"  {result['label']:<36} {result['median_wall_s']:7.2f} {result['median_cpu_s']:7.2f}"
         f" {result['cpu_us_per_item']:11.1f} {result.get('cpu_ratio', float('nan')):9.2f}"
-        f" {result.get('wall_ratio', float('nan')):10.2f}"
+        f" {result.get('wall_ratio', float('nan')):10.2f} {result['median_server_cpu_s']:12.2f}"
     )
 
 

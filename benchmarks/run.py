@@ -63,22 +63,36 @@ SCENARIOS: Final = (
 )
 
 
+_server_pid: list[int] = []  # dynalite's process, once started
+
+
 def cpu_seconds() -> float:
     """User plus system CPU time of this process so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
+def server_cpu_seconds() -> float:
+    """User plus system CPU time of the dynalite process so far (0 when unknown)."""
+    if not _server_pid:
+        return 0.0
+    stat = Path(f"/proc/{_server_pid[0]}/stat").read_text()
+    # Fields after the command name (which may hold spaces): utime and stime are 14 and 15.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def timed(run: Callable[[Any], Awaitable[int]], data: object, expected: int) -> list[float]:
-    """``[wall, cpu]`` seconds of one run, which must have handled ``expected`` items."""
+    """``[wall, cpu, server cpu]`` seconds of one run, which must handle ``expected`` items."""
     gc.collect()
-    wall, cpu = time.perf_counter(), cpu_seconds()
+    wall, cpu, server = time.perf_counter(), cpu_seconds(), server_cpu_seconds()
     handled = await run(data)
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
+    server = server_cpu_seconds() - server
     if handled != expected:
         msg = f"{run.__qualname__} handled {handled} items, expected {expected}"
         raise RuntimeError(msg)
-    return [wall, cpu]
+    return [wall, cpu, server]
 
 
 def bench_config(endpoint: str) -> DynamoDBConfig:
@@ -142,7 +156,7 @@ async def measure_all(
                 samples.setdefault(scenario.name, {}).setdefault(competitor.name, []).append(sample)
                 print(
                     f"  round {rep + 1}/{reps} {scenario.name:<12} {competitor.name:<14}"
-                    f" wall {sample[0]:6.2f} s  cpu {sample[1]:6.2f} s",
+                    f" wall {sample[0]:6.2f} s  cpu {sample[1]:6.2f} s  server {sample[2]:6.2f} s",
                     flush=True,
                 )
     return samples
@@ -237,6 +251,8 @@ def main() -> None:
     args = parse_args()
     started = time.perf_counter()
     with dynalite_server(ROOT / "tools" / "dynalite") as server:
+        if server._process is not None:
+            _server_pid.append(server._process.pid)
         summary = asyncio.run(main_async(args, server.endpoint_url))
         if summary is None:
             return
