@@ -35,7 +35,12 @@ LSI = IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")
 # What a backend cannot do, with the reason; tests that need it carry
 # ``@pytest.mark.needs("capability")`` and are skipped there with that reason.
 BACKEND_LACKS: dict[str, dict[str, str]] = {
-    "moto": {},
+    "moto": {
+        "isolated_transactions": (
+            "a cancelled TransactWriteItems restores a copy of the whole table taken when it"
+            " started, undoing writes that concurrent requests committed meanwhile"
+        ),
+    },
     "env": {},
 }
 

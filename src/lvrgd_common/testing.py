@@ -159,15 +159,25 @@ def dynalite_server(
 
 
 class IndexSpec(BaseModel):
-    """A secondary index to create: key attribute names and types, all attributes projected."""
+    """A secondary index for `create_table`: its key attributes, all attributes projected.
+
+    Example:
+        >>> by_email = IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")
+        >>> by_date = IndexSpec(name="lsi1", hash_key="pk", range_key="created_at")
+    """
 
     model_config = ConfigDict(frozen=True)
 
     name: str = Field(min_length=3)
+    """The index name, as given to ``index_name=`` in queries."""
     hash_key: str
+    """Partition key attribute; a local index must use the table's ``pk``."""
     range_key: str | None = None
+    """Sort key attribute, if any."""
     hash_type: Literal["S", "N", "B"] = "S"
+    """DynamoDB type of ``hash_key``: string, number or binary."""
     range_type: Literal["S", "N", "B"] = "S"
+    """DynamoDB type of ``range_key``."""
 
 
 async def create_table(
@@ -179,7 +189,27 @@ async def create_table(
 ) -> None:
     """Create the table (``pk``/``sk`` strings, on-demand billing) and wait until ACTIVE.
 
-    Local indexes share the table's ``pk`` as their hash key.
+    For development, demos and tests: call it explicitly (the service never creates
+    tables; production tables belong to infrastructure code). Local indexes share the
+    table's ``pk`` as their hash key.
+
+    Example:
+        >>> await create_table(
+        ...     config,
+        ...     global_indexes=[IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")],
+        ...     local_indexes=[IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")],
+        ... )
+
+    Args:
+        config: Where to create it; ``config.table_name`` names the table.
+        global_indexes: Global secondary indexes (on-demand, like the table).
+        local_indexes: Local secondary indexes (only at creation time in DynamoDB).
+        active_within: Seconds to wait for the table to become ACTIVE.
+
+    Raises:
+        botocore.exceptions.ClientError: From DynamoDB as is, e.g.
+            ``ResourceInUseException`` when the table already exists.
+        TimeoutError: The table was not ACTIVE within ``active_within`` seconds.
     """
     definitions = {"pk": "S", "sk": "S"}
     for index in (*global_indexes, *local_indexes):
@@ -204,7 +234,7 @@ async def create_table(
 
 
 async def delete_table(config: DynamoDBConfig) -> None:
-    """Delete the table; an absent table is fine."""
+    """Delete the table; an absent table is fine. For development and tests only."""
     async with _client(config) as client:
         with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             await client.delete_table(TableName=config.table_name)

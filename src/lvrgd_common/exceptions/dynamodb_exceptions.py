@@ -155,6 +155,8 @@ class DynamoDBTransactionError(DynamoDBServiceError):
         operation: str,
         reason: str,
         cancellation_reasons: list[CancellationReason] | None = None,
+        pk: str | None = None,
+        sk: str | None = None,
         error_code: str | None = None,
     ) -> None:
         self.cancellation_reasons = cancellation_reasons or []
@@ -165,4 +167,4 @@ class DynamoDBTransactionError(DynamoDBServiceError):
         ]
         if failing:
             reason = f"{reason} ({', '.join(failing)})"
-        super().__init__(operation=operation, reason=reason, error_code=error_code)
+        super().__init__(operation=operation, reason=reason, pk=pk, sk=sk, error_code=error_code)

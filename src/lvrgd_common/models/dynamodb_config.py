@@ -1,10 +1,39 @@
 """Connection and tuning settings for `DynamoDBService`."""
 
-from typing import Self
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = ["DynamoDBConfig"]
+
+_TUNING_FIELDS: Final = (
+    "max_pool_connections",
+    "batch_concurrency",
+    "connect_timeout",
+    "read_timeout",
+    "max_attempts",
+    "batch_max_attempts",
+    "batch_backoff_base",
+    "batch_backoff_max",
+    "return_consumed_capacity",
+)
+# Field -> the variables that set it; the first one set (non-empty) wins. The AWS SDKs'
+# own names are honoured, so a deployment configured for them needs nothing new.
+_ENV_VARIABLES: Final[dict[str, tuple[str, ...]]] = {
+    "table_name": ("DYNAMODB_TABLE_NAME",),
+    "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
+    "endpoint_url": ("DYNAMODB_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"),
+    "aws_access_key_id": ("AWS_ACCESS_KEY_ID",),
+    "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+    "aws_session_token": ("AWS_SESSION_TOKEN",),
+    **{field: (f"DYNAMODB_{field.upper()}",) for field in _TUNING_FIELDS},
+}
 
 
 class DynamoDBConfig(BaseModel):
@@ -46,6 +75,71 @@ class DynamoDBConfig(BaseModel):
     return_consumed_capacity: bool = False
     """Ask DynamoDB for consumed capacity and log it with each operation."""
 
+    @classmethod
+    def from_env(
+        cls,
+        env_file: str | os.PathLike[str] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,  # noqa: ANN401 - any field of this model
+    ) -> Self:
+        """Settings from environment variables and a ``.env`` file, the way AWS tools read them.
+
+        - ``table_name``: ``DYNAMODB_TABLE_NAME``;
+        - ``region``: ``AWS_REGION``, ``AWS_DEFAULT_REGION``, else the region of the AWS
+          profile in ``~/.aws/config`` (botocore's choice: ``AWS_PROFILE`` from the process
+          environment, or ``default``);
+        - ``endpoint_url``: ``DYNAMODB_ENDPOINT_URL``, ``AWS_ENDPOINT_URL_DYNAMODB``,
+          ``AWS_ENDPOINT_URL``; none means DynamoDB itself;
+        - credentials: ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
+          ``AWS_SESSION_TOKEN``; none means the standard AWS chain (profiles, SSO,
+          instance and container roles), which reads the process environment only, so
+          ``AWS_PROFILE`` belongs there rather than in ``env_file``;
+        - tuning fields: ``DYNAMODB_`` and the field name in capitals, e.g.
+          ``DYNAMODB_MAX_ATTEMPTS=5``, ``DYNAMODB_RETURN_CONSUMED_CAPACITY=true``.
+
+        Where several variables name one field, the first that is set and non-empty
+        wins. The process environment wins over ``env_file`` (as with
+        ``dotenv.load_dotenv``); the file is read without changing ``os.environ``.
+        Keyword ``overrides`` win over both. Reading ``env_file`` needs python-dotenv
+        (``pip install 'lvrgd-common[dotenv]'``); the environment alone does not.
+
+        Example:
+            >>> config = DynamoDBConfig.from_env(".env", read_timeout=2.0)
+
+        Args:
+            env_file: A ``.env`` file to read as well; a missing file is an error.
+            environ: Variables to read instead of ``os.environ``.
+            **overrides: Field values that win over every variable.
+
+        Raises:
+            ValueError: No table name or region found, or a value is invalid (then a
+                `pydantic.ValidationError`, which is a `ValueError`).
+            FileNotFoundError: ``env_file`` does not exist.
+            ImportError: ``env_file`` is given but python-dotenv is not installed.
+        """
+        variables = dict(_read_env_file(env_file)) if env_file is not None else {}
+        variables.update(os.environ if environ is None else environ)
+        values: dict[str, Any] = {}
+        for field, names in _ENV_VARIABLES.items():
+            found = next((variables[name] for name in names if variables.get(name)), None)
+            if found is not None:
+                values[field] = found
+        if "region" not in values and "region" not in overrides:
+            profile_region = _profile_region()
+            if profile_region:
+                values["region"] = profile_region
+        values.update(overrides)
+        missing = [
+            " or ".join(_ENV_VARIABLES[field])
+            for field in ("table_name", "region")
+            if values.get(field) is None
+        ]
+        if missing:
+            msg = f"DynamoDBConfig.from_env: set {' and '.join(missing)}"
+            raise ValueError(msg)
+        return cls.model_validate(values)
+
     @model_validator(mode="after")
     def _check_consistency(self) -> Self:
         if self.batch_concurrency > self.max_pool_connections:
@@ -55,3 +149,30 @@ class DynamoDBConfig(BaseModel):
             msg = "aws_access_key_id and aws_secret_access_key go together"
             raise ValueError(msg)
         return self
+
+
+def _read_env_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    try:
+        from dotenv import dotenv_values  # noqa: PLC0415 - optional dependency
+    except ImportError as exc:
+        msg = (
+            "reading a .env file needs python-dotenv: pip install 'lvrgd-common[dotenv]' "
+            "(or set the variables in the environment)"
+        )
+        raise ImportError(msg) from exc
+    if not os.path.isfile(path):  # noqa: PTH113 - str or PathLike alike
+        msg = f"env file not found: {os.fspath(path)}"
+        raise FileNotFoundError(msg)
+    return {key: value for key, value in dotenv_values(path).items() if value is not None}
+
+
+def _profile_region() -> str | None:
+    """The region botocore finds for the profile the credential chain will use too."""
+    from botocore.exceptions import BotoCoreError  # noqa: PLC0415 - only needed here
+    from botocore.session import Session  # noqa: PLC0415
+
+    try:
+        region = Session().get_config_variable("region")
+    except BotoCoreError:  # e.g. the profile does not exist: report the missing region
+        return None
+    return region if isinstance(region, str) and region else None

@@ -38,7 +38,8 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     check_key,
-    decode_item,
+    check_partition_value,
+    decode_model,
     encode_key,
 )
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
@@ -215,7 +216,8 @@ class DynamoDBService:
         """
         with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
             _, encoded = encoded_item(item)
-            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
+            request = {**put_request(self._table, encoded, conditions), **self._extra}
+            await self._send(op, "put_item", request)
 
     async def get_one(
         self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
@@ -230,6 +232,7 @@ class DynamoDBService:
             request: dict[str, Any] = {
                 "TableName": self._table,
                 "Key": encode_key(*check_key(pk, sk)),
+                **self._extra,
             }
             if consistent_read:
                 request["ConsistentRead"] = True
@@ -246,7 +249,8 @@ class DynamoDBService:
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
         with self._operation("delete", pk, sk) as op:
-            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
+            request = {**delete_request(self._table, (pk, sk), conditions), **self._extra}
+            await self._send(op, "delete_item", request)
 
     async def update(
         self,
@@ -267,7 +271,7 @@ class DynamoDBService:
                 condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
-            request = update_request(self._table, (pk, sk), updates, conditions)
+            request = {**update_request(self._table, (pk, sk), updates, conditions), **self._extra}
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
@@ -378,8 +382,9 @@ class DynamoDBService:
         scan_forward: bool,  # noqa: FBT001
         consistent_read: bool,  # noqa: FBT001
     ) -> QueryPlan:
-        if not isinstance(pk, str) or not pk:
-            msg = "pk must be a non-empty string"
+        check_partition_value(pk)
+        if condition is not None and not isinstance(condition, SortKeyCondition):
+            msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
         keys = await self._index_keys(op, index_name)
         request: dict[str, Any] = {"TableName": self._table, **self._extra}
@@ -650,7 +655,7 @@ def _secret(value: Any) -> str | None:  # noqa: ANN401 - a SecretStr or None
 
 def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
     try:
-        return model_class.model_validate(decode_item(raw))
+        return decode_model(model_class, raw)
     except ValidationError as exc:
         pk = raw.get("pk", {}).get("S")
         sk = raw.get("sk", {}).get("S")

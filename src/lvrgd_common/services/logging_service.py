@@ -9,12 +9,16 @@ __all__ = ["LoggerProtocol", "LoggingService"]
 
 
 class LoggerProtocol(Protocol):
-    """What `DynamoDBService` needs of a logger: `LoggingService`, structlog, ..."""
+    """What `DynamoDBService` needs of a logger: `LoggingService`, structlog, ...
 
-    def debug(self, message: str, /, **fields: Any) -> object: ...  # noqa: ANN401, D102
-    def info(self, message: str, /, **fields: Any) -> object: ...  # noqa: ANN401, D102
-    def warning(self, message: str, /, **fields: Any) -> object: ...  # noqa: ANN401, D102
-    def error(self, message: str, /, **fields: Any) -> object: ...  # noqa: ANN401, D102
+    The first parameter is named ``event`` as in structlog, so structlog's typed loggers
+    (``structlog.stdlib.BoundLogger``, ``FilteringBoundLogger``) satisfy it under mypy.
+    """
+
+    def debug(self, event: str, **fields: Any) -> object: ...  # noqa: ANN401, D102
+    def info(self, event: str, **fields: Any) -> object: ...  # noqa: ANN401, D102
+    def warning(self, event: str, **fields: Any) -> object: ...  # noqa: ANN401, D102
+    def error(self, event: str, **fields: Any) -> object: ...  # noqa: ANN401, D102
 
 
 class LoggingService:
@@ -39,25 +43,25 @@ class LoggingService:
         """The standard logger records go to."""
         return self._logger
 
-    def debug(self, message: str, /, **fields: Any) -> None:  # noqa: ANN401
+    def debug(self, event: str, **fields: Any) -> None:  # noqa: ANN401
         """Log at DEBUG."""
-        self._log(logging.DEBUG, message, fields)
+        self._log(logging.DEBUG, event, fields)
 
-    def info(self, message: str, /, **fields: Any) -> None:  # noqa: ANN401
+    def info(self, event: str, **fields: Any) -> None:  # noqa: ANN401
         """Log at INFO."""
-        self._log(logging.INFO, message, fields)
+        self._log(logging.INFO, event, fields)
 
-    def warning(self, message: str, /, **fields: Any) -> None:  # noqa: ANN401
+    def warning(self, event: str, **fields: Any) -> None:  # noqa: ANN401
         """Log at WARNING."""
-        self._log(logging.WARNING, message, fields)
+        self._log(logging.WARNING, event, fields)
 
-    def error(self, message: str, /, **fields: Any) -> None:  # noqa: ANN401
+    def error(self, event: str, **fields: Any) -> None:  # noqa: ANN401
         """Log at ERROR."""
-        self._log(logging.ERROR, message, fields)
+        self._log(logging.ERROR, event, fields)
 
-    def exception(self, message: str, /, **fields: Any) -> None:  # noqa: ANN401
+    def exception(self, event: str, **fields: Any) -> None:  # noqa: ANN401
         """Log at ERROR with the exception being handled."""
-        self._log(logging.ERROR, message, fields, exc_info=True)
+        self._log(logging.ERROR, event, fields, exc_info=True)
 
     def _log(
         self, level: int, message: str, fields: dict[str, Any], *, exc_info: bool = False

@@ -10,9 +10,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+import types
+import typing
+from copy import copy
 from decimal import Context, Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, TypeAlias
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, get_args, get_origin
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -30,7 +34,9 @@ __all__ = [
     "InvalidInputError",
     "Item",
     "check_key",
+    "check_partition_value",
     "decode_item",
+    "decode_model",
     "decode_value",
     "encode_item",
     "encode_key",
@@ -50,7 +56,15 @@ _LIST_OR_MAP_OVERHEAD: Final = 3
 AttributeValue: TypeAlias = dict[str, Any]
 Item: TypeAlias = dict[str, AttributeValue]
 
+M = TypeVar("M", bound=BaseModel)
+
+_UNIONS: Final = (typing.Union, types.UnionType)
+_SETS: Final = (set, frozenset)
 _NULL: Final[AttributeValue] = {"NULL": True}
+# DynamoDB cannot store an empty set. At the top level it is omitted (and filled in again
+# when read); nested in a list or map it is stored as an empty list, which reads back into
+# a set-typed field as an empty set.
+_EMPTY_SET: Final[AttributeValue] = {"L": []}
 _DECIMAL_CONTEXT: Final = Context(prec=MAX_NUMBER_DIGITS)
 # Integers strictly inside this bound have at most 38 digits and are always valid.
 _SAFE_INT: Final = 10**MAX_NUMBER_DIGITS
@@ -106,26 +120,36 @@ def encode_key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def check_partition_value(pk: object) -> str:
+    """``pk`` when usable as a partition key value.
+
+    Raises:
+        InvalidInputError: Not a string, empty, or longer than DynamoDB allows.
+    """
+    if not isinstance(pk, str) or not pk:
+        msg = "pk must be a non-empty string"
+        raise InvalidInputError(msg)
+    if len(pk) * 4 > MAX_PARTITION_KEY_BYTES and len(pk.encode()) > MAX_PARTITION_KEY_BYTES:
+        msg = f"pk is longer than {MAX_PARTITION_KEY_BYTES} bytes"
+        raise InvalidInputError(msg)
+    return pk
+
+
 def check_key(pk: object, sk: object) -> tuple[str, str]:
     """``(pk, sk)`` when usable as a table key.
 
     Raises:
         InvalidInputError: Not strings, empty, or longer than DynamoDB allows.
     """
-    if not isinstance(pk, str) or not isinstance(sk, str):
-        msg = "pk and sk must be strings"
-        raise InvalidInputError(msg)
-    if not pk or not sk:
-        msg = "pk and sk must not be empty"
+    partition = check_partition_value(pk)
+    if not isinstance(sk, str) or not sk:
+        msg = "sk must be a non-empty string"
         raise InvalidInputError(msg)
     # Cheap length test first: a string of n characters has at most 4n UTF-8 bytes.
-    if len(pk) * 4 > MAX_PARTITION_KEY_BYTES and len(pk.encode()) > MAX_PARTITION_KEY_BYTES:
-        msg = f"pk is longer than {MAX_PARTITION_KEY_BYTES} bytes"
-        raise InvalidInputError(msg)
     if len(sk) * 4 > MAX_SORT_KEY_BYTES and len(sk.encode()) > MAX_SORT_KEY_BYTES:
         msg = f"sk is longer than {MAX_SORT_KEY_BYTES} bytes"
         raise InvalidInputError(msg)
-    return pk, sk
+    return partition, sk
 
 
 def _encode(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
@@ -187,8 +211,7 @@ def _encode_list(value: list[Any] | tuple[Any, ...], path: str) -> AttributeValu
     for index, element in enumerate(value):
         element_path = f"{path}[{index}]"
         av = _NULL if element is None else _encode(element, element_path)
-        # An empty set cannot be stored; inside a list it keeps its place as an empty list.
-        encoded.append({"L": []} if av is None else av)
+        encoded.append(_EMPTY_SET if av is None else av)
     return {"L": encoded}
 
 
@@ -198,8 +221,7 @@ def _encode_dict(value: Mapping[Any, Any], path: str) -> AttributeValue:
         name = _map_key(key, path)
         element_path = f"{path}.{name}"
         av = _NULL if element is None else _encode(element, element_path)
-        if av is not None:
-            encoded[name] = av
+        encoded[name] = _EMPTY_SET if av is None else av
     return {"M": encoded}
 
 
@@ -276,6 +298,37 @@ _ENCODERS: Final[dict[type, Callable[[Any, str], AttributeValue | None]]] = {
 
 
 # --- decoding ---------------------------------------------------------------------------
+
+
+def decode_model(model_class: type[M], item: Mapping[str, AttributeValue]) -> M:
+    """Build ``model_class`` from a stored item.
+
+    Attributes that were omitted when saved (None, empty sets) are filled in for required
+    fields, so a model always reads back equal to the one saved.
+
+    Raises:
+        pydantic.ValidationError: The item does not fit the model.
+    """
+    data = decode_item(item)
+    for name, value in _absent_values(model_class):
+        if name not in data:
+            data[name] = copy(value)
+    return model_class.model_validate(data)
+
+
+@cache
+def _absent_values(model_class: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
+    filled: list[tuple[str, Any]] = []
+    for name, info in model_class.model_fields.items():
+        if not info.is_required():
+            continue
+        annotation = info.annotation
+        options = get_args(annotation) if get_origin(annotation) in _UNIONS else (annotation,)
+        if type(None) in options or None in options:
+            filled.append((info.alias or name, None))
+        elif any(option in _SETS or get_origin(option) in _SETS for option in options):
+            filled.append((info.alias or name, set()))
+    return tuple(filled)
 
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:

@@ -85,6 +85,4 @@ def _from_client_error(
     if code == "UnrecognizedClientException" and "security token" in message:
         message = "the AWS credentials were not accepted"
     error_class = ERROR_CLASSES.get(code or "", DynamoDBServiceError)
-    if error_class is DynamoDBTransactionError:
-        return DynamoDBTransactionError(operation=operation, reason=message, error_code=code)
     return error_class(operation=operation, pk=pk, sk=sk, reason=message, error_code=code)

@@ -28,7 +28,18 @@ class OperationLog:
     `DynamoDBValidationError` naming this operation and its keys.
     """
 
-    __slots__ = ("capacity", "fields", "logger", "name", "pk", "retries", "sk", "started", "table")
+    __slots__ = (
+        "capacity",
+        "fields",
+        "logger",
+        "name",
+        "pk",
+        "requests",
+        "retries",
+        "sk",
+        "started",
+        "table",
+    )
 
     def __init__(
         self,
@@ -45,8 +56,9 @@ class OperationLog:
         self.pk = pk
         self.sk = sk
         self.fields = fields
+        self.requests = 0
         self.retries = 0
-        self.capacity = 0.0
+        self.capacity: float | None = None
         self.started = 0.0
 
     def __enter__(self) -> Self:
@@ -90,9 +102,10 @@ class OperationLog:
             fields["sk"] = self.sk
         fields.update(self.fields)
         fields["elapsed_ms"] = round((perf_counter() - self.started) * 1000, 3)
-        if self.retries:
-            fields["retries"] = self.retries
-        if self.capacity:
+        if self.requests > 1:
+            fields["requests"] = self.requests
+        fields["retries"] = self.retries
+        if self.capacity is not None:
             fields["consumed_capacity"] = self.capacity
         return fields
 
@@ -101,7 +114,8 @@ class OperationLog:
         return error_class(operation=self.name, pk=self.pk, sk=self.sk, reason=reason)
 
     def note_response(self, response: dict[str, Any]) -> None:
-        """Count botocore's retries and the capacity DynamoDB reports."""
+        """Count requests, botocore's retries and the capacity DynamoDB reports."""
+        self.requests += 1
         retries = response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
         if retries:
             self.retries += retries
@@ -111,7 +125,8 @@ class OperationLog:
         capacity = response.get("ConsumedCapacity")
         if capacity:
             entries = capacity if isinstance(capacity, list) else [capacity]
-            self.capacity += sum(entry.get("CapacityUnits", 0.0) for entry in entries)
+            units = sum(entry.get("CapacityUnits", 0.0) for entry in entries)
+            self.capacity = (self.capacity or 0.0) + units
 
     def note_batch_retry(self, attempt: int, pending: int, delay: float) -> None:
         """Log that a batch chunk is retried for entries DynamoDB left unprocessed."""

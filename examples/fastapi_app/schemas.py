@@ -1,0 +1,136 @@
+"""The stored model and the shapes the HTTP API speaks.
+
+Clients never see ``pk``/``sk``: they name an owner and an account id, and the API
+builds the keys (``OWNER#<owner>`` / ``ACCOUNT#<account_id>``), so one owner's accounts
+share a partition and list in account-id order.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lvrgd_common import DynamoDBBaseModel
+
+# Letters, digits, '_' and '-': no '#', the separator inside the keys.
+Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MAX_IMPORT = 1000
+
+
+def account_pk(owner: str) -> str:
+    """The partition key of an owner's accounts."""
+    return f"OWNER#{owner}"
+
+
+def account_sk(account_id: str) -> str:
+    """The sort key of one account."""
+    return f"ACCOUNT#{account_id}"
+
+
+class Account(DynamoDBBaseModel):
+    """An account as stored; ``version`` goes up with every balance change."""
+
+    owner: str
+    account_id: str
+    name: str
+    balance: int = Field(ge=0)
+    version: int = Field(default=1, ge=1)
+
+    @classmethod
+    def new(cls, owner: str, data: AccountIn) -> Self:
+        """A fresh account (version 1) from what a client sent."""
+        return cls(
+            pk=account_pk(owner),
+            sk=account_sk(data.account_id),
+            owner=owner,
+            account_id=data.account_id,
+            name=data.name,
+            balance=data.balance,
+        )
+
+
+class AccountIn(BaseModel):
+    """A new account; the balance is in cents."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: Identifier
+    name: str = Field(min_length=1, max_length=200)
+    balance: int = Field(default=0, ge=0, le=10**12)
+
+
+class AccountOut(BaseModel):
+    """An account as clients see it."""
+
+    owner: str
+    account_id: str
+    name: str
+    balance: int
+    version: int
+
+    @classmethod
+    def of(cls, account: Account) -> Self:
+        """The public view of a stored account."""
+        return cls.model_validate(account, from_attributes=True)
+
+
+class AccountPatch(BaseModel):
+    """Fields a client may change directly (the balance moves only by transfers)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class AccountPage(BaseModel):
+    """One page of accounts; pass ``next_cursor`` back as ``cursor`` for the next one."""
+
+    items: list[AccountOut]
+    next_cursor: str | None
+
+
+class ImportRequest(BaseModel):
+    """Accounts to create or replace in one go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    accounts: list[AccountIn] = Field(min_length=1, max_length=MAX_IMPORT)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        ids = [account.account_id for account in self.accounts]
+        if len(set(ids)) != len(ids):
+            msg = "account ids must be unique within one import"
+            raise ValueError(msg)
+        return self
+
+
+class ImportResult(BaseModel):
+    """How many accounts were written."""
+
+    imported: int
+
+
+class TransferIn(BaseModel):
+    """Move ``amount`` cents from ``source`` to ``target`` (both of the same owner)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Identifier
+    target: Identifier
+    amount: int = Field(gt=0, le=10**12)
+
+    @model_validator(mode="after")
+    def _two_accounts(self) -> Self:
+        if self.source == self.target:
+            msg = "source and target must differ"
+            raise ValueError(msg)
+        return self
+
+
+class TransferOut(BaseModel):
+    """Both accounts as the transfer left them."""
+
+    source: AccountOut
+    target: AccountOut

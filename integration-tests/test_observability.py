@@ -1,0 +1,229 @@
+"""Each operation logs one record with what an operator needs; any logger fits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from lvrgd_common import (
+    DynamoDBBaseModel,
+    DynamoDBConfig,
+    DynamoDBService,
+    LoggingService,
+    SortKeyCondition,
+    TransactionWriteItem,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from lvrgd_common import LoggerProtocol
+
+LOGGER_NAME = "lvrgd_common.it.observability"
+
+
+class Reading(DynamoDBBaseModel):
+    value: int
+
+
+def info_fields(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [
+        record.fields  # type: ignore[attr-defined]
+        for record in caplog.records
+        if record.name == LOGGER_NAME and record.levelno == logging.INFO
+    ]
+
+
+@pytest.fixture
+def capacity_config(config: DynamoDBConfig) -> DynamoDBConfig:
+    return config.model_copy(update={"return_consumed_capacity": True})
+
+
+async def test_every_operation_logs_one_record_with_keys_counts_timing_retries_and_capacity(
+    capacity_config: DynamoDBConfig, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    table = capacity_config.table_name
+    async with DynamoDBService(LoggingService(LOGGER_NAME), capacity_config) as service:
+        await service.save(Reading(pk=pk, sk="r0", value=0))
+        await service.get_one(pk, "r0", Reading)
+        await service.update(pk, "r0", {"value": 1})
+        await service.batch_write([Reading(pk=pk, sk=f"r{n}", value=n) for n in range(1, 4)])
+        await service.batch_get([(pk, "r1"), (pk, "r2"), (pk, "absent")], Reading)
+        await service.query_by_pk(pk, Reading, limit=2)
+        await service.count(pk, SortKeyCondition(operator="begins_with", value="r"))
+        await service.delete(pk, "r0")
+
+    records = info_fields(caplog)
+    assert [fields["operation"] for fields in records] == [
+        "save",
+        "get_one",
+        "update",
+        "batch_write",
+        "batch_get",
+        "query_by_pk",
+        "count",
+        "delete",
+    ]
+    for fields in records:
+        assert fields["table"] == table
+        assert isinstance(fields["elapsed_ms"], float)
+        assert fields["elapsed_ms"] > 0
+        assert fields["retries"] == 0
+        assert fields["consumed_capacity"] > 0, fields
+    by_operation = {fields["operation"]: fields for fields in records}
+    for single in ("save", "get_one", "update", "delete"):
+        assert by_operation[single]["pk"] == pk
+        assert "sk" in by_operation[single]
+    assert by_operation["get_one"]["found"] is True
+    assert by_operation["batch_write"]["items"] == 3
+    assert (by_operation["batch_get"]["keys"], by_operation["batch_get"]["found"]) == (3, 2)
+    assert by_operation["query_by_pk"]["count"] == 2
+    assert by_operation["count"]["count"] == 4
+
+
+async def test_consumed_capacity_is_left_out_unless_asked_for(
+    config: DynamoDBConfig, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    async with DynamoDBService(LoggingService(LOGGER_NAME), config) as service:
+        await service.save(Reading(pk=pk, sk="r0", value=0))
+    [fields] = info_fields(caplog)
+    assert fields["operation"] == "save"
+    assert "consumed_capacity" not in fields
+
+
+@pytest.mark.needs("transactions")
+async def test_a_transaction_logs_its_operation_count(
+    capacity_config: DynamoDBConfig, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    async with DynamoDBService(LoggingService(LOGGER_NAME), capacity_config) as service:
+        await service.transact_write(
+            [
+                TransactionWriteItem(operation="put", item=Reading(pk=pk, sk=f"t{n}", value=n))
+                for n in range(3)
+            ]
+        )
+    [fields] = info_fields(caplog)
+    assert (fields["operation"], fields["operations"], fields["retries"]) == (
+        "transact_write",
+        3,
+        0,
+    )
+
+
+async def test_a_structlog_logger_is_injected_unchanged_and_receives_the_records(
+    config: DynamoDBConfig, pk: str
+) -> None:
+    logger: LoggerProtocol = structlog.stdlib.get_logger("orders")
+    with capture_logs() as captured:
+        async with DynamoDBService(logger, config) as service:
+            await service.save(Reading(pk=pk, sk="s1", value=1))
+            assert await service.get_one(pk, "absent", Reading) is None
+            await service.update(pk, "s1", {"value": 2})
+
+    assert [(entry["event"], entry["log_level"], entry["operation"]) for entry in captured] == [
+        ("dynamodb operation", "info", "save"),
+        ("dynamodb operation", "info", "get_one"),
+        ("dynamodb operation", "info", "update"),
+    ]
+    assert captured[1]["found"] is False
+    for entry in captured:
+        assert entry["table"] == config.table_name
+        assert entry["pk"] == pk
+        assert entry["elapsed_ms"] > 0
+        assert entry["retries"] == 0
+    secret = config.aws_secret_access_key
+    assert secret is not None
+    assert secret.get_secret_value() not in repr(captured)
+
+
+class ThrottlingEndpoint:
+    """A loopback DynamoDB stand-in: the first ``throttles`` requests are throttled.
+
+    Later requests get ``{}``, which is GetItem's answer for an absent item.
+    """
+
+    def __init__(self, throttles: int) -> None:
+        self.throttles = throttles
+        self.requests = 0
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> str:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.decode("latin-1").split("\r\n"):
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                self.requests += 1
+                if self.requests <= self.throttles:
+                    status = "400 Bad Request"
+                    body = {
+                        "__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+                        "message": "Rate of requests exceeds the allowed throughput.",
+                    }
+                else:
+                    status, body = "200 OK", {}
+                payload = json.dumps(body).encode()
+                writer.write(
+                    f"HTTP/1.1 {status}\r\n"
+                    "Content-Type: application/x-amz-json-1.0\r\n"
+                    f"Content-Length: {len(payload)}\r\n\r\n".encode()
+                    + payload
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def throttled_once() -> AsyncIterator[tuple[ThrottlingEndpoint, str]]:
+    endpoint = ThrottlingEndpoint(throttles=1)
+    async with endpoint as url:
+        yield endpoint, url
+
+
+async def test_retries_by_botocore_are_counted_and_warned_about(
+    throttled_once: tuple[ThrottlingEndpoint, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint, url = throttled_once
+    config = DynamoDBConfig(
+        table_name="throttled",
+        region="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing-secret",
+        max_attempts=3,
+    )
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    async with DynamoDBService(LoggingService(LOGGER_NAME), config) as service:
+        assert await service.get_one("p", "s", Reading) is None
+
+    assert endpoint.requests == 2
+    [record] = info_fields(caplog)
+    assert (record["operation"], record["retries"], record["found"]) == ("get_one", 1, False)
+    warnings = [r for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING]
+    assert [r.fields["retries"] for r in warnings] == [1]  # type: ignore[attr-defined]
