@@ -40,7 +40,7 @@ values = st.recursive(
 items = st.dictionaries(st.text(min_size=1), values, max_size=6)
 
 
-def body(serializer: JSONSerializer, operation: str, params: dict[str, Any]) -> Any:  # noqa: ANN401
+def body(serializer: JSONSerializer, operation: str, params: dict[str, Any]) -> Any:
     request = serializer.serialize_to_request(params, MODEL.operation_model(operation))
     return json.loads(request["body"])
 
@@ -89,7 +89,7 @@ def test_json_ready_finds_bytes_at_any_depth() -> None:
     assert not json_ready({"L": [{"M": {"deep": {"B": b"z"}}}]})
 
 
-async def parse(factory: AioResponseParserFactory, operation: str, payload: Any) -> Any:  # noqa: ANN401
+async def parse(factory: AioResponseParserFactory, operation: str, payload: Any) -> Any:
     response = {"status_code": 200, "headers": {}, "body": json.dumps(payload).encode()}
     shape = MODEL.operation_model(operation).output_shape
     assert shape is not None

@@ -528,7 +528,7 @@ class DynamoDBService:
                 for raw in response.get("Responses", {}).get(table, []):
                     key = (raw["pk"]["S"], raw["sk"]["S"])
                     try:
-                        found[key] = model_class.model_validate(decode_item(raw))
+                        found[key] = decode_model(model_class, raw)
                     except ValidationError:
                         unfit[key] = raw
                 unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
