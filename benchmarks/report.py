@@ -166,18 +166,22 @@ def render_chart(summary: dict[str, Any], path: Path) -> None:
         "library_pages": "#64b5f6",
         "prototype": "#ff9800",
     }
-    width = 0.8 / len(present)
-    figure, axes = plt.subplots(2, 1, figsize=(11, 8), sharex=True)
+    # Each scenario's bars are packed side by side: not every contender runs every scenario.
+    slots = {name: [c for c in present if c in scenarios[name]["results"]] for name in names}
+    width = 0.8 / max(len(members) for members in slots.values())
+    figure, axes = plt.subplots(2, 1, figsize=(11, 8.5), sharex=True)
     for axis, measure, ylabel in (
         (axes[0], "cpu_ratio", "client CPU, resource Table = 1"),
         (axes[1], "wall_ratio", "wall time, resource Table = 1"),
     ):
-        for position, competitor in enumerate(present):
+        for competitor in present:
             xs, ys, notes = [], [], []
             for index, name in enumerate(names):
+                members = slots[name]
                 result = scenarios[name]["results"].get(competitor)
-                if result and measure in result:
-                    xs.append(index + (position - (len(present) - 1) / 2) * width)
+                if competitor in members and result and measure in result:
+                    position = members.index(competitor) - (len(members) - 1) / 2
+                    xs.append(index + position * width)
                     ys.append(result[measure])
                     notes.append(f"{result['cpu_us_per_item']:.0f}")
             label = _label(scenarios, competitor)
@@ -192,16 +196,18 @@ def render_chart(summary: dict[str, Any], path: Path) -> None:
                         target, index - 0.45, index + 0.45, colors="#d32f2f", linestyles=":"
                     )
         axis.axhline(1.0, color="#424242", linewidth=0.6)
+        axis.set_ylim(0, 1.12)
         axis.set_ylabel(ylabel)
         axis.grid(axis="y", alpha=0.3)
     axes[0].set_title(
-        "lvrgd_common vs aioboto3 on dynalite: medians; bar labels = client CPU us per item;"
-        " dotted = target",
+        "lvrgd_common vs aioboto3 on dynalite (medians). Bar labels: client CPU us per item;"
+        " dotted red: the library's target",
         fontsize=9,
     )
-    axes[0].legend(fontsize=7, ncols=3)
     axes[1].set_xticks(range(len(names)), [scenarios[n]["title"] for n in names], fontsize=7)
-    figure.tight_layout()
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncols=3, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

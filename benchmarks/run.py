@@ -209,6 +209,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmark.png")
     parser.add_argument("--no-chart", action="store_true", help="write no chart")
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="only print and chart earlier results"
+    )
     return parser.parse_args()
 
 
@@ -249,6 +252,11 @@ async def main_async(args: argparse.Namespace, endpoint: str) -> dict[str, Any] 
 def main() -> None:
     """Entry point."""
     args = parse_args()
+    if args.render:
+        summary = json.loads(args.render.read_text())
+        print(render_table(summary))
+        render_chart(summary, args.chart)
+        return
     started = time.perf_counter()
     with dynalite_server(ROOT / "tools" / "dynalite") as server:
         if server._process is not None:
