@@ -333,7 +333,10 @@ def _absent_values(model_class: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
     """Turn a DynamoDB item into plain Python values, ready for ``model_validate``."""
-    return {name: decode_value(value) for name, value in item.items()}
+    # Strings, the most common attributes, skip the dispatch.
+    return {
+        name: value["S"] if "S" in value else decode_value(value) for name, value in item.items()
+    }
 
 
 def decode_value(value: AttributeValue) -> Any:  # noqa: ANN401 - any stored value
@@ -347,18 +350,21 @@ def _decode_number(text: str) -> int | float | Decimal:
         return int(text)
     number = float(text)
     # A float that reads back as the same decimal is returned as a float; anything finer
-    # (a Decimal with more digits than a float holds) stays a Decimal.
-    if Decimal(repr(number)) == Decimal(text):
+    # (a Decimal with more digits than a float holds) stays a Decimal. Most stored floats
+    # were written from their shortest repr, which settles it without building Decimals.
+    if repr(number) == text or Decimal(repr(number)) == Decimal(text):
         return number
     return Decimal(text)
 
 
 def _decode_map(raw: Mapping[str, AttributeValue]) -> dict[str, Any]:
-    return {name: decode_value(value) for name, value in raw.items()}
+    return {
+        name: value["S"] if "S" in value else decode_value(value) for name, value in raw.items()
+    }
 
 
 def _decode_list(raw: list[AttributeValue]) -> list[Any]:
-    return [decode_value(value) for value in raw]
+    return [value["S"] if "S" in value else decode_value(value) for value in raw]
 
 
 def _decode_binary(raw: str | bytes) -> bytes:
