@@ -94,6 +94,9 @@ def encode_item(model: BaseModel) -> Item:
     """
     item: Item = {}
     for name, value in model.model_dump(by_alias=True).items():
+        if type(value) is str:  # the most common attribute: no dispatch
+            item[name] = {"S": value}
+            continue
         if value is None:
             continue
         encoded = _encode(value, name)
@@ -417,7 +420,15 @@ def plain_key_value(value: AttributeValue) -> str | int | float:
 
 def item_size(item: Mapping[str, AttributeValue]) -> int:
     """DynamoDB's size of an item in bytes: attribute names plus values."""
-    return sum(_text_size(name) + _value_size(value) for name, value in item.items())
+    size = 0
+    for name, value in item.items():
+        size += len(name) if name.isascii() else len(name.encode())
+        if "S" in value:  # the most common attribute: no dispatch
+            text = value["S"]
+            size += len(text) if text.isascii() else len(text.encode())
+        else:
+            size += _value_size(value)
+    return size
 
 
 def _text_size(text: str) -> int:
@@ -435,13 +446,14 @@ def _value_size(value: AttributeValue) -> int:
 
 
 def _map_size(raw: Mapping[str, AttributeValue]) -> int:
-    return _LIST_OR_MAP_OVERHEAD + sum(
-        _text_size(name) + _value_size(element) + 1 for name, element in raw.items()
-    )
+    return _LIST_OR_MAP_OVERHEAD + len(raw) + item_size(raw)
 
 
 def _list_size(raw: list[AttributeValue]) -> int:
-    return _LIST_OR_MAP_OVERHEAD + sum(_value_size(element) + 1 for element in raw)
+    size = _LIST_OR_MAP_OVERHEAD + len(raw)
+    for element in raw:
+        size += _text_size(element["S"]) if "S" in element else _value_size(element)
+    return size
 
 
 def _one_byte(_raw: object) -> int:
