@@ -120,6 +120,27 @@ def render_table(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def render_markdown(summary: dict[str, Any]) -> str:
+    """Client CPU per item and the library's ratios, as a Markdown table for the README."""
+    header = "| scenario | resource Table | low-level client | lvrgd_common | CPU ratio (target) |"
+    lines = [header + " wall ratio |", "|---|---|---|---|---|---|"]
+    for name, scenario in summary["scenarios"].items():
+        results = scenario["results"]
+        if LIBRARY not in results or BASELINE not in results:
+            continue
+        library = results[LIBRARY]
+        client = results.get("client", {}).get("cpu_us_per_item")
+        target = CPU_TARGETS.get(name)
+        lines.append(
+            f"| {scenario['title']} | {results[BASELINE]['cpu_us_per_item']:.0f} us"
+            f" | {'' if client is None else f'{client:.0f} us'}"
+            f" | {library['cpu_us_per_item']:.0f} us"
+            f" | {library['cpu_ratio']:.2f} ({'' if target is None else f'<= {target}'})"
+            f" | {library['wall_ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def _result_line(result: dict[str, Any]) -> str:
     return (
         f"  {result['label']:<36} {result['median_wall_s']:7.2f} {result['median_cpu_s']:7.2f}"

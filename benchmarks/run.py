@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from benchmarks.competitors import COMPETITORS, Competitor
 from benchmarks.items import QUERY_PK, make_item
-from benchmarks.report import render_chart, render_table, summarize
+from benchmarks.report import render_chart, render_markdown, render_table, summarize
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
 from lvrgd_common.testing import create_table, dynalite_server
 
@@ -201,7 +201,7 @@ def measure_memory(endpoint: str, count: int) -> dict[str, float]:
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=3, help="rounds; medians are reported")
+    parser.add_argument("--reps", type=int, default=5, help="rounds; medians are reported")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of each workload")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     parser.add_argument("--competitors", help="comma-separated contender names (default: all)")
@@ -255,6 +255,7 @@ def main() -> None:
     if args.render:
         summary = json.loads(args.render.read_text())
         print(render_table(summary))
+        print(render_markdown(summary))
         render_chart(summary, args.chart)
         return
     started = time.perf_counter()
