@@ -19,7 +19,7 @@ $(DEV_STAMP): pyproject.toml
 install: $(DEV_STAMP)
 
 $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples,bench]'
 	touch $(BENCH_STAMP)
 
 ## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL).
