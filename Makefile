@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite dynalite package-check clean
+	integration-dynalite dynalite package-check bench clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,10 @@ dynalite:
 		echo "SKIPPED: dynalite backend: node/npm not found on PATH;" \
 			"its integration run below reports every test as skipped."; \
 	fi
+
+$(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples,bench]'
+	touch $(BENCH_STAMP)
 
 ## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL).
 demo: $(DEV_STAMP)
@@ -74,6 +79,10 @@ package-check: $(DEV_STAMP)
 	$(BIN)/python -m venv $(PACKAGE_DIR)/venv
 	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/dist/*.whl
 	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
+
+## The performance benchmark against dynalite (needs Node); a few minutes. Not part of test.
+bench: $(BENCH_STAMP) $(DYNALITE_STAMP)
+	$(BIN)/python -m benchmarks.run
 
 clean:
 	rm -rf $(VENV) $(DYNALITE_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build

@@ -7,6 +7,7 @@ reject (NaN, infinity, numbers beyond 38 digits or outside 1E-130..1E+126, mixed
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import math
 import types
@@ -94,6 +95,9 @@ def encode_item(model: BaseModel) -> Item:
     """
     item: Item = {}
     for name, value in model.model_dump(by_alias=True).items():
+        if type(value) is str:  # the most common attribute: no dispatch
+            item[name] = {"S": value}
+            continue
         if value is None:
             continue
         encoded = _encode(value, name)
@@ -370,7 +374,10 @@ def _absent_values(model_class: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
     """Turn a DynamoDB item into plain Python values, ready for ``model_validate``."""
-    return {name: decode_value(value) for name, value in item.items()}
+    # Strings, the most common attributes, skip the dispatch.
+    return {
+        name: value["S"] if "S" in value else decode_value(value) for name, value in item.items()
+    }
 
 
 def decode_value(value: AttributeValue) -> Any:  # noqa: ANN401 - any stored value
@@ -384,18 +391,28 @@ def _decode_number(text: str) -> int | float | Decimal:
         return int(text)
     number = float(text)
     # A float that reads back as the same decimal is returned as a float; anything finer
-    # (a Decimal with more digits than a float holds) stays a Decimal.
-    if Decimal(repr(number)) == Decimal(text):
+    # (a Decimal with more digits than a float holds) stays a Decimal. Most stored floats
+    # were written from their shortest repr, which settles it without building Decimals.
+    if repr(number) == text or Decimal(repr(number)) == Decimal(text):
         return number
     return Decimal(text)
 
 
 def _decode_map(raw: Mapping[str, AttributeValue]) -> dict[str, Any]:
-    return {name: decode_value(value) for name, value in raw.items()}
+    return {
+        name: value["S"] if "S" in value else decode_value(value) for name, value in raw.items()
+    }
 
 
 def _decode_list(raw: list[AttributeValue]) -> list[Any]:
-    return [decode_value(value) for value in raw]
+    return [value["S"] if "S" in value else decode_value(value) for value in raw]
+
+
+def _decode_binary(raw: str | bytes) -> bytes:
+    # botocore hands back bytes; the wire's own JSON form, passed through, is base64 text.
+    if isinstance(raw, str):
+        return base64.b64decode(raw, validate=True)
+    return bytes(raw)
 
 
 def _identity(raw: Any) -> Any:  # noqa: ANN401
@@ -415,8 +432,8 @@ _DECODERS: Final[dict[str, Callable[[Any], Any]]] = {
     "L": _decode_list,
     "SS": set,
     "NS": lambda raw: {_decode_number(text) for text in raw},
-    "B": bytes,
-    "BS": lambda raw: {bytes(blob) for blob in raw},
+    "B": _decode_binary,
+    "BS": lambda raw: {_decode_binary(blob) for blob in raw},
 }
 
 
@@ -441,7 +458,15 @@ def plain_key_value(value: AttributeValue) -> str | int | float:
 
 def item_size(item: Mapping[str, AttributeValue]) -> int:
     """DynamoDB's size of an item in bytes: attribute names plus values."""
-    return sum(_text_size(name) + _value_size(value) for name, value in item.items())
+    size = 0
+    for name, value in item.items():
+        size += len(name) if name.isascii() else len(name.encode())
+        if "S" in value:  # the most common attribute: no dispatch
+            text = value["S"]
+            size += len(text) if text.isascii() else len(text.encode())
+        else:
+            size += _value_size(value)
+    return size
 
 
 def _text_size(text: str) -> int:
@@ -469,13 +494,14 @@ def _value_size(value: AttributeValue) -> int:
 
 
 def _map_size(raw: Mapping[str, AttributeValue]) -> int:
-    return _LIST_OR_MAP_OVERHEAD + sum(
-        _text_size(name) + _value_size(element) + 1 for name, element in raw.items()
-    )
+    return _LIST_OR_MAP_OVERHEAD + len(raw) + item_size(raw)
 
 
 def _list_size(raw: list[AttributeValue]) -> int:
-    return _LIST_OR_MAP_OVERHEAD + sum(_value_size(element) + 1 for element in raw)
+    size = _LIST_OR_MAP_OVERHEAD + len(raw)
+    for element in raw:
+        size += _text_size(element["S"]) if "S" in element else _value_size(element)
+    return size
 
 
 def _one_byte(_raw: object) -> int:
