@@ -130,16 +130,7 @@ def check_partition_value(pk: object) -> str:
     Raises:
         InvalidInputError: Not a string, empty, or longer than DynamoDB allows.
     """
-    if not isinstance(pk, str) or not pk:
-        msg = "pk must be a non-empty string"
-        raise InvalidInputError(msg)
-    if not is_utf8(pk):
-        msg = "pk must be valid Unicode (a lone surrogate has no UTF-8 form)"
-        raise InvalidInputError(msg)
-    if len(pk) * 4 > MAX_PARTITION_KEY_BYTES and len(pk.encode()) > MAX_PARTITION_KEY_BYTES:
-        msg = f"pk is longer than {MAX_PARTITION_KEY_BYTES} bytes"
-        raise InvalidInputError(msg)
-    return pk
+    return _checked_key_part("pk", pk, MAX_PARTITION_KEY_BYTES)
 
 
 def check_key(pk: object, sk: object) -> tuple[str, str]:
@@ -148,18 +139,21 @@ def check_key(pk: object, sk: object) -> tuple[str, str]:
     Raises:
         InvalidInputError: Not strings, empty, or longer than DynamoDB allows.
     """
-    partition = check_partition_value(pk)
-    if not isinstance(sk, str) or not sk:
-        msg = "sk must be a non-empty string"
+    return check_partition_value(pk), _checked_key_part("sk", sk, MAX_SORT_KEY_BYTES)
+
+
+def _checked_key_part(name: str, value: object, max_bytes: int) -> str:
+    if not isinstance(value, str) or not value:
+        msg = f"{name} must be a non-empty string"
         raise InvalidInputError(msg)
-    if not is_utf8(sk):
-        msg = "sk must be valid Unicode (a lone surrogate has no UTF-8 form)"
+    if not is_utf8(value):
+        msg = f"{name} must be valid Unicode (a lone surrogate has no UTF-8 form)"
         raise InvalidInputError(msg)
     # Cheap length test first: a string of n characters has at most 4n UTF-8 bytes.
-    if len(sk) * 4 > MAX_SORT_KEY_BYTES and len(sk.encode()) > MAX_SORT_KEY_BYTES:
-        msg = f"sk is longer than {MAX_SORT_KEY_BYTES} bytes"
+    if len(value) * 4 > max_bytes and len(value.encode()) > max_bytes:
+        msg = f"{name} is longer than {max_bytes} bytes"
         raise InvalidInputError(msg)
-    return partition, sk
+    return value
 
 
 def is_utf8(text: str) -> bool:
