@@ -174,6 +174,8 @@ async def test_aws_errors_are_translated_with_code_and_cause(
         (TimeoutError(), DynamoDBUnavailableError),
         (ConnectionResetError(), DynamoDBUnavailableError),
         (NoCredentialsError(), DynamoDBServiceError),
+        # e.g. botocore's parser tripping over a malformed answer
+        (AttributeError("'NoneType' object has no attribute 'get'"), DynamoDBServiceError),
     ],
 )
 async def test_transport_errors_are_translated(

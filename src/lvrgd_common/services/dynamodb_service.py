@@ -665,7 +665,9 @@ class DynamoDBService:
             raise op.error(reason, DynamoDBServiceError)
         try:
             response: dict[str, Any] = await getattr(client, api)(**request)
-        except TRANSLATED_ERRORS as exc:
+        except Exception as exc:
+            # Whatever the client raises (botocore, aiohttp, or a parser tripping over a
+            # malformed answer) leaves as a DynamoDBServiceError with the cause chained.
             raise translate_error(exc, op.name, op.pk, op.sk) from exc
         op.note_response(response)
         return response

@@ -28,8 +28,10 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 
 __all__ = ["TRANSLATED_ERRORS", "translate_error"]
 
-# What the single door to AWS catches and hands to `translate_error`.
-TRANSLATED_ERRORS: Final = (ClientError, BotoCoreError, AiohttpClientError, OSError, TimeoutError)
+# Transport failures below botocore that mean DynamoDB could not be reached.
+_TRANSPORT_ERRORS: Final = (AiohttpClientError, OSError, TimeoutError)
+# What creating the client may raise, handed to `translate_error`.
+TRANSLATED_ERRORS: Final = (ClientError, BotoCoreError, *_TRANSPORT_ERRORS)
 
 ERROR_CLASSES: Final[dict[str, type[DynamoDBServiceError]]] = {
     "ConditionalCheckFailedException": DynamoDBConditionalCheckError,
@@ -61,12 +63,13 @@ def translate_error(
             operation=operation, pk=pk, sk=sk, reason=f"AWS credentials: {exc}"
         )
     # Connection failures, read timeouts and connections closed mid-answer: unavailable.
-    if isinstance(exc, BotoCoreError) and not isinstance(
-        exc, (BotoConnectionError, HTTPClientError)
-    ):
+    if isinstance(exc, (BotoConnectionError, HTTPClientError, *_TRANSPORT_ERRORS)):
+        reason = f"DynamoDB unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
+        return DynamoDBUnavailableError(operation=operation, pk=pk, sk=sk, reason=reason)
+    if isinstance(exc, BotoCoreError):
         return DynamoDBServiceError(operation=operation, pk=pk, sk=sk, reason=str(exc))
-    reason = f"DynamoDB unreachable: {type(exc).__name__}: {exc}".rstrip(": ")
-    return DynamoDBUnavailableError(operation=operation, pk=pk, sk=sk, reason=reason)
+    reason = f"unexpected {type(exc).__name__} from the AWS client: {exc}"
+    return DynamoDBServiceError(operation=operation, pk=pk, sk=sk, reason=reason)
 
 
 def _from_client_error(
