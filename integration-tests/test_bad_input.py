@@ -292,6 +292,13 @@ CASES: list[Case] = [
         "more than once",
     ),
     Case(
+        "save: a lone surrogate in a top-level string attribute",
+        "save",
+        lambda w: w.service.save(Loose(pk=w.pk, sk="a", data="x\ud800")),
+        DynamoDBValidationError,
+        "lone surrogate",
+    ),
+    Case(
         "save: a lone surrogate in a string value",
         "save",
         lambda w: w.service.save(Loose(pk=w.pk, sk="a", data=["ok", "x\udfff"])),

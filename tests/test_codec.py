@@ -315,3 +315,16 @@ class Random(DynamoDBBaseModel):
 )
 def test_random_models_round_trip(model: Random) -> None:
     assert round_trip(model) == model
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Everything(pk="P", sk="S", text="top\ud800"),
+        Everything(pk="P", sk="S", items=["nested\udfff"]),
+        Everything(pk="P", sk="S", mapping={"key\ud800": 1}),
+    ],
+)
+def test_lone_surrogates_are_refused_wherever_they_are(model: Everything) -> None:
+    with pytest.raises(CodecError, match="lone surrogate"):
+        encode_item(model)

@@ -96,6 +96,8 @@ def encode_item(model: BaseModel) -> Item:
     item: Item = {}
     for name, value in model.model_dump(by_alias=True).items():
         if type(value) is str:  # the most common attribute: no dispatch
+            if not is_utf8(value):
+                raise CodecError(name, _NOT_UTF8)
             item[name] = {"S": value}
             continue
         if value is None:
