@@ -813,6 +813,55 @@ async def test_wrong_credentials_are_refused_where_the_server_checks_them(
         await asyncio.to_thread(server.stop)
 
 
+TRUST_ANYONE = (
+    '{"Version": "2012-10-17", "Statement": '
+    '[{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}'
+)
+
+
+@pytest.mark.needs("credential_checks")
+async def test_temporary_credentials_are_signed_with_their_session_token(
+    base_config: DynamoDBConfig, pk: str
+) -> None:
+    """A role's temporary key signs with its token; a wrong token is refused."""
+    server = moto_server()
+    await asyncio.to_thread(server.start)
+    try:
+        anyone = base_config.model_copy(update={"endpoint_url": server.endpoint_url})
+        session = aioboto3.Session(
+            aws_access_key_id="setup", aws_secret_access_key="setup", region_name=anyone.region
+        )
+        async with session.client("iam", endpoint_url=server.endpoint_url) as iam:
+            await iam.create_role(RoleName="lvrgd-it", AssumeRolePolicyDocument=TRUST_ANYONE)
+            await iam.put_role_policy(
+                RoleName="lvrgd-it", PolicyName="dynamodb", PolicyDocument=ALLOW_DYNAMODB
+            )
+        async with session.client("sts", endpoint_url=server.endpoint_url) as sts:
+            assumed = await sts.assume_role(
+                RoleArn="arn:aws:iam::123456789012:role/lvrgd-it", RoleSessionName="lvrgd-it"
+            )
+        temporary = assumed["Credentials"]
+        role = anyone.model_copy(
+            update={
+                "aws_access_key_id": temporary["AccessKeyId"],
+                "aws_secret_access_key": SecretStr(temporary["SecretAccessKey"]),
+                "aws_session_token": SecretStr(temporary["SessionToken"]),
+            }
+        )
+        await create_table(anyone)
+        await _enable_moto_authentication(server.endpoint_url)
+        async with DynamoDBService(LoggingService(), role) as service:
+            await service.save(Note(pk=pk, sk="a"))
+            assert await service.get_one(pk, "a", Note) == Note(pk=pk, sk="a")
+        wrong = role.model_copy(update={"aws_session_token": SecretStr("FwoGZXIvYXdzEWRONG")})
+        async with DynamoDBService(LoggingService(), wrong) as service:
+            with pytest.raises(DynamoDBServiceError, match="security token") as caught:
+                await service.save(Note(pk=pk, sk="b"))
+        assert caught.value.error_code == "403"
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
 async def test_no_credentials_anywhere_is_refused_before_sending(
     config: DynamoDBConfig, counting_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch, pk: str
 ) -> None:
