@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import platform
-from contextlib import AsyncExitStack
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import aioboto3
-import aiobotocore
-from aiobotocore.config import AioConfig
-from aiobotocore.session import AioSession
-from botocore.serialize import JSONSerializer
 from pydantic import ValidationError
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
@@ -34,6 +27,7 @@ from lvrgd_common.services._dynamodb.batching import (
     drain,
     run_bounded,
 )
+from lvrgd_common.services._dynamodb.client import open_client
 from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
@@ -42,7 +36,7 @@ from lvrgd_common.services._dynamodb.codec import (
     decode_model,
     encode_key,
 )
-from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
+from lvrgd_common.services._dynamodb.errors import translate_error
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
     TABLE_KEYS,
@@ -51,7 +45,6 @@ from lvrgd_common.services._dynamodb.queries import (
     parse_key_schemas,
     walk,
 )
-from lvrgd_common.services._dynamodb.redaction import CredentialMask
 from lvrgd_common.services._dynamodb.requests import (
     MAX_CLIENT_REQUEST_TOKEN,
     Key,
@@ -65,14 +58,10 @@ from lvrgd_common.services._dynamodb.requests import (
     transact_write_items,
     update_request,
 )
-from lvrgd_common.services._dynamodb.signing import signature_version
-from lvrgd_common.services._dynamodb.wire import (
-    PassThroughParserFactory,
-    PassThroughSerializer,
-)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+    from contextlib import AsyncExitStack
     from types import TracebackType
 
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -85,13 +74,6 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDBService"]
 
 T = TypeVar("T", bound=DynamoDBBaseModel)
-
-# Set as the whole User-Agent (the session appends botocore's name and version): botocore
-# otherwise rebuilds its default one from some forty components, twice per request, about
-# 10% of a GetItem's client CPU in the benchmark.
-_USER_AGENT = (
-    f"lvrgd-common aiobotocore/{aiobotocore.__version__} Python/{platform.python_version()}"
-)
 
 
 class DynamoDBService:
@@ -147,55 +129,8 @@ class DynamoDBService:
                     operation="open", reason="the service is closed; create a new one"
                 )
             if self._client is None:
-                self._client, self._stack = await self._create_client()
+                self._client, self._stack = await open_client(self._config)
         return self
-
-    async def _create_client(self) -> tuple[DynamoDBClient, AsyncExitStack]:
-        config = self._config
-        # Items go to and from the wire in the codec's AttributeValue form, not through
-        # botocore's shape walk (see _dynamodb/wire.py); the session is this client's own.
-        botocore_session = AioSession()
-        botocore_session.register_component("response_parser_factory", PassThroughParserFactory())
-        session = aioboto3.Session(
-            botocore_session=botocore_session,
-            aws_access_key_id=config.aws_access_key_id,
-            aws_secret_access_key=_secret(config.aws_secret_access_key),
-            aws_session_token=_secret(config.aws_session_token),
-            region_name=config.region,
-        )
-        # SigV4 with the same signatures in fewer steps (see _dynamodb/signing.py), where
-        # botocore's own signer is the one it extends; botocore's default otherwise.
-        signer = signature_version()
-        signing: dict[str, Any] = {} if signer is None else {"signature_version": signer}
-        botocore_config = AioConfig(
-            max_pool_connections=config.max_pool_connections,
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-            retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
-            # Every request is built and checked by this library already.
-            parameter_validation=False,
-            user_agent=_USER_AGENT,
-            **signing,
-        )
-        stack = AsyncExitStack()
-        # botocore logs the session token at DEBUG; mask it (and the secret) while open.
-        mask = CredentialMask(
-            (_secret(config.aws_secret_access_key), _secret(config.aws_session_token))
-        )
-        mask.attach()
-        stack.callback(mask.detach)
-        try:
-            client = await stack.enter_async_context(
-                session.client("dynamodb", endpoint_url=config.endpoint_url, config=botocore_config)
-            )
-        except (*TRANSLATED_ERRORS, ValueError) as exc:
-            await stack.aclose()
-            raise translate_error(exc, "open") from exc
-        # botocore offers no hook for the serializer; it is swapped only when it is the
-        # plain JSON serializer that PassThroughSerializer extends.
-        if type(getattr(client, "_serializer", None)) is JSONSerializer:
-            client._serializer = PassThroughSerializer()  # noqa: SLF001
-        return client, stack
 
     async def close(self) -> None:
         """Release the client and its connections. Closing twice is harmless."""
@@ -677,10 +612,6 @@ class DynamoDBService:
             raise translate_error(exc, op.name, op.pk, op.sk) from exc
         op.note_response(response)
         return response
-
-
-def _secret(value: Any) -> str | None:  # noqa: ANN401 - a SecretStr or None
-    return None if value is None else str(value.get_secret_value())
 
 
 def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
