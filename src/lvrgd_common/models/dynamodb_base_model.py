@@ -2,7 +2,10 @@
 
 from pydantic import BaseModel, Field
 
-__all__ = ["DynamoDBBaseModel"]
+__all__ = ["KEY_ATTRIBUTES", "DynamoDBBaseModel"]
+
+KEY_ATTRIBUTES = frozenset({"pk", "sk"})
+"""The table's key attributes: they name an item and cannot be updated."""
 
 
 class DynamoDBBaseModel(BaseModel):

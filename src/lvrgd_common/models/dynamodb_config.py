@@ -12,27 +12,16 @@ if TYPE_CHECKING:
 
 __all__ = ["DynamoDBConfig"]
 
-_TUNING_FIELDS: Final = (
-    "max_pool_connections",
-    "batch_concurrency",
-    "connect_timeout",
-    "read_timeout",
-    "max_attempts",
-    "batch_max_attempts",
-    "batch_backoff_base",
-    "batch_backoff_max",
-    "return_consumed_capacity",
-)
 # Field -> the variables that set it; the first one set (non-empty) wins. The AWS SDKs'
-# own names are honoured, so a deployment configured for them needs nothing new.
-_ENV_VARIABLES: Final[dict[str, tuple[str, ...]]] = {
+# own names are honoured, so a deployment configured for them needs nothing new. Every
+# other field (the tuning fields) is read from ``DYNAMODB_`` + its name in capitals.
+_CONNECTION_VARIABLES: Final[dict[str, tuple[str, ...]]] = {
     "table_name": ("DYNAMODB_TABLE_NAME",),
     "region": ("AWS_REGION", "AWS_DEFAULT_REGION"),
     "endpoint_url": ("DYNAMODB_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"),
     "aws_access_key_id": ("AWS_ACCESS_KEY_ID",),
     "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
     "aws_session_token": ("AWS_SESSION_TOKEN",),
-    **{field: (f"DYNAMODB_{field.upper()}",) for field in _TUNING_FIELDS},
 }
 
 
@@ -122,7 +111,8 @@ class DynamoDBConfig(BaseModel):
         variables = dict(_read_env_file(env_file)) if env_file is not None else {}
         variables.update(os.environ if environ is None else environ)
         values: dict[str, Any] = {}
-        for field, names in _ENV_VARIABLES.items():
+        for field in cls.model_fields:
+            names = _CONNECTION_VARIABLES.get(field, (f"DYNAMODB_{field.upper()}",))
             found = next((variables[name] for name in names if variables.get(name)), None)
             if found is not None:
                 values[field] = found
@@ -132,7 +122,7 @@ class DynamoDBConfig(BaseModel):
                 values["region"] = profile_region
         values.update(overrides)
         missing = [
-            " or ".join(_ENV_VARIABLES[field])
+            " or ".join(_CONNECTION_VARIABLES[field])
             for field in ("table_name", "region")
             if values.get(field) is None
         ]

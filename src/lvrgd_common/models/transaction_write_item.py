@@ -5,13 +5,12 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, SerializeAsAny, model_validator
 
 from lvrgd_common.models.attribute_condition import AttributeCondition
-from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
 
 __all__ = ["TransactionOperation", "TransactionWriteItem"]
 
 TransactionOperation = Literal["put", "update", "delete", "condition_check"]
 
-_KEY_ATTRIBUTES = frozenset({"pk", "sk"})
 # The fields each operation needs; any other of these given is a mistake.
 _SHAPES: dict[str, frozenset[str]] = {
     "put": frozenset({"item"}),
@@ -64,7 +63,7 @@ class TransactionWriteItem(BaseModel):
             return f"{self.operation} needs {', '.join(sorted(missing))}"
         if unused := given - needed:
             return f"{self.operation} does not take {', '.join(sorted(unused))}"
-        if self.updates and _KEY_ATTRIBUTES & self.updates.keys():
+        if self.updates and KEY_ATTRIBUTES & self.updates.keys():
             return "update cannot change pk or sk"
         return None
 

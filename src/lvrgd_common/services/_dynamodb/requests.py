@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
 from lvrgd_common.models.transaction_write_item import TransactionWriteItem
 from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from lvrgd_common.models.attribute_condition import AttributeCondition
 
 __all__ = [
-    "KEY_ATTRIBUTES",
     "MAX_CLIENT_REQUEST_TOKEN",
     "MAX_TRANSACTION_ITEMS",
     "Key",
@@ -46,7 +45,6 @@ __all__ = [
 
 MAX_TRANSACTION_ITEMS: Final = 100
 MAX_CLIENT_REQUEST_TOKEN: Final = 36
-KEY_ATTRIBUTES: Final = frozenset({"pk", "sk"})
 
 Key = tuple[str, str]
 
