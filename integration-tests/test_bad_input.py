@@ -411,7 +411,7 @@ CASES: list[Case] = [
     Case(
         "query_by_pk: model_class not a model",
         "query_by_pk",
-        lambda w: w.service.query_by_pk(w.seeded, dict),  # type: ignore[type-var]
+        lambda w: w.service.query_by_pk(w.seeded, dict),
         DynamoDBValidationError,
         "DynamoDBBaseModel subclass",
     ),
@@ -473,9 +473,9 @@ CASES: list[Case] = [
     Case(
         "query_by_pk_and_sk: a dict instead of a SortKeyCondition",
         "query_by_pk_and_sk",
-        lambda w: w.service.query_by_pk_and_sk(
+        lambda w: w.service.query_by_pk_and_sk(  # type: ignore[call-overload]
             w.seeded,
-            {"operator": "eq", "value": "a"},  # type: ignore[arg-type]
+            {"operator": "eq", "value": "a"},
             Note,
         ),
         DynamoDBValidationError,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING, Any, Self, TypeVar
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBBatchOperationError,
@@ -33,7 +31,6 @@ from lvrgd_common.services._dynamodb.codec import (
     Item,
     check_key,
     check_partition_value,
-    decode_model,
     encode_key,
 )
 from lvrgd_common.services._dynamodb.errors import translate_error
@@ -45,11 +42,11 @@ from lvrgd_common.services._dynamodb.queries import (
     parse_key_schemas,
     walk,
 )
+from lvrgd_common.services._dynamodb.reading import ItemReader, UnfitItemError, reader_of
 from lvrgd_common.services._dynamodb.requests import (
     MAX_CLIENT_REQUEST_TOKEN,
     Key,
     check_keys,
-    check_model_class,
     check_page_size,
     delete_request,
     encoded_item,
@@ -167,16 +164,29 @@ class DynamoDBService:
             request = {**put_request(self._table, encoded, conditions), **self._extra}
             await self._send(op, "put_item", request)
 
+    @overload
     async def get_one(
         self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
-    ) -> T | None:
+    ) -> T | None: ...
+    @overload
+    async def get_one(
+        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+    ) -> Any: ...  # noqa: ANN401 - a member of the union given as model_class
+
+    async def get_one(
+        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+    ) -> Any:
         """The item with this key as ``model_class``, or None when absent.
 
+        ``model_class`` may be a union of models (single-table design), e.g.
+        ``Annotated[User | Order, Field(discriminator="kind")]``: the item comes back as
+        its member.
+
         Raises:
-            DynamoDBDecodeError: The stored item does not fit ``model_class``.
+            DynamoDBDecodeError: The stored item fits neither ``model_class`` nor any member.
         """
         with self._operation("get_one", pk, sk) as op:
-            check_model_class(model_class)
+            reader = reader_of(model_class)
             request: dict[str, Any] = {
                 "TableName": self._table,
                 "Key": encode_key(*check_key(pk, sk)),
@@ -186,7 +196,7 @@ class DynamoDBService:
                 request["ConsistentRead"] = True
             raw = (await self._send(op, "get_item", request)).get("Item")
             op.fields["found"] = raw is not None
-            return None if raw is None else _decode(op, raw, model_class)
+            return None if raw is None else _decode(op, raw, reader)
 
     async def delete(
         self, pk: str, sk: str, *, conditions: Sequence[AttributeCondition] = ()
@@ -231,6 +241,7 @@ class DynamoDBService:
 
     # --- queries --------------------------------------------------------------------------
 
+    @overload
     async def query_by_pk(
         self,
         pk: str,
@@ -241,16 +252,45 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> PaginationResult[T]:
+    ) -> PaginationResult[T]: ...
+    @overload
+    async def query_by_pk(
+        self,
+        pk: str,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]: ...
+
+    async def query_by_pk(
+        self,
+        pk: str,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]:
         """One page of the partition's items in sort-key order (all of them without limit).
+
+        ``model_class`` may be a union of models: each item comes back as its member.
 
         Raises:
             DynamoDBValidationError: Unknown index, bad limit, or a cursor of another query.
+            DynamoDBDecodeError: An item fits neither ``model_class`` nor any member.
         """
         with self._operation("query_by_pk", pk, limit=limit, index=index_name) as op:
+            reader = reader_of(model_class)
             plan = await self._plan(op, pk, None, index_name, scan_forward, consistent_read)
-            return await self._page(op, plan, model_class, limit, last_evaluated_key)
+            return await self._page(op, plan, reader, limit, last_evaluated_key)
 
+    @overload
     async def query_by_pk_and_sk(
         self,
         pk: str,
@@ -262,13 +302,41 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> PaginationResult[T]:
+    ) -> PaginationResult[T]: ...
+    @overload
+    async def query_by_pk_and_sk(
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]: ...
+
+    async def query_by_pk_and_sk(
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]:
         """One page of the partition's items whose sort key meets ``sk_condition``.
 
-        ``ne`` is served as the ``lt`` range followed by the ``gt`` range.
+        ``ne`` is served as the ``lt`` range followed by the ``gt`` range. ``model_class``
+        may be a union of models: each item comes back as its member.
 
         Raises:
             DynamoDBValidationError: Unknown index, bad limit, or a cursor of another query.
+            DynamoDBDecodeError: An item fits neither ``model_class`` nor any member.
         """
         operator = getattr(sk_condition, "operator", None)
         with self._operation(
@@ -277,10 +345,12 @@ class DynamoDBService:
             if not isinstance(sk_condition, SortKeyCondition):
                 msg = f"sk_condition must be a SortKeyCondition, got {sk_condition!r}"
                 raise InvalidInputError(msg)
+            reader = reader_of(model_class)
             plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
-            return await self._page(op, plan, model_class, limit, last_evaluated_key)
+            return await self._page(op, plan, reader, limit, last_evaluated_key)
 
-    async def iter_query(
+    @overload
+    def iter_query(
         self,
         pk: str,
         model_class: type[T],
@@ -290,22 +360,48 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> AsyncIterator[T]:
+    ) -> AsyncIterator[T]: ...
+    @overload
+    def iter_query(
+        self,
+        pk: str,
+        model_class: object,
+        sk_condition: SortKeyCondition | None = None,
+        *,
+        index_name: str | None = None,
+        page_size: int | None = None,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> AsyncIterator[Any]: ...
+
+    async def iter_query(
+        self,
+        pk: str,
+        model_class: object,
+        sk_condition: SortKeyCondition | None = None,
+        *,
+        index_name: str | None = None,
+        page_size: int | None = None,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> AsyncIterator[Any]:
         """Yield every matching item, fetching pages of ``page_size`` as needed.
+
+        ``model_class`` may be a union of models: each item comes back as its member.
 
         Example:
             >>> async for order in service.iter_query("USER#1", Order, page_size=100):
             ...     print(order.sk)
         """
         with self._operation("iter_query", pk, index=index_name) as op:
-            check_model_class(model_class)
+            reader = reader_of(model_class)
             check_page_size(page_size, "page_size")
             plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
             count = 0
             async for response in walk(self._sender(op, "query"), plan, page_size=page_size):
                 for raw in response.get("Items", []):
                     count += 1
-                    yield _decode(op, raw, model_class)
+                    yield _decode(op, raw, reader)
             op.fields["count"] = count
 
     async def count(
@@ -351,16 +447,15 @@ class DynamoDBService:
         self,
         op: OperationLog,
         plan: QueryPlan,
-        model_class: type[T],
+        reader: ItemReader,
         limit: int | None,
         cursor: dict[str, Any] | None,
-    ) -> PaginationResult[T]:
-        check_model_class(model_class)
+    ) -> PaginationResult[Any]:
         check_page_size(limit)
         start = plan.resume(cursor)
         # One item beyond the page tells whether another page exists: no empty last page.
         total = None if limit is None else limit + 1
-        items: list[T] = []
+        items: list[Any] = []
         last: Item | None = None
         next_key = None
         # Items are decoded response by response, so raw ones do not pile up for the
@@ -370,7 +465,7 @@ class DynamoDBService:
                 if limit is not None and len(items) == limit:
                     next_key = plan.cursor_of(last) if last is not None else None
                     break
-                items.append(_decode(op, entry, model_class))
+                items.append(_decode(op, entry, reader))
                 last = entry
         op.fields["count"] = len(items)
         return PaginationResult(items=items, last_evaluated_key=next_key, count=len(items))
@@ -457,28 +552,47 @@ class DynamoDBService:
         outcomes = await self._run_chunks(op, send, keys, MAX_BATCH_WRITE)
         _raise_unfinished(op, outcomes, len(keys), original_of)
 
+    @overload
     async def batch_get(
         self,
         keys: Sequence[tuple[str, str]],
         model_class: type[T],
         *,
         consistent_read: bool = False,
-    ) -> list[T]:
+    ) -> list[T]: ...
+    @overload
+    async def batch_get(
+        self,
+        keys: Sequence[tuple[str, str]],
+        model_class: object,
+        *,
+        consistent_read: bool = False,
+    ) -> list[Any]: ...
+
+    async def batch_get(
+        self,
+        keys: Sequence[tuple[str, str]],
+        model_class: object,
+        *,
+        consistent_read: bool = False,
+    ) -> list[Any]:
         """The items for any number of ``(pk, sk)`` keys, in order of first request.
 
-        Duplicate keys are fetched once; absent keys are left out.
+        Duplicate keys are fetched once; absent keys are left out. ``model_class`` may be
+        a union of models: each item comes back as its member.
 
         Raises:
             DynamoDBBatchOperationError: Keys still unread after the last attempt.
+            DynamoDBDecodeError: An item fits neither ``model_class`` nor any member.
         """
         with self._operation("batch_get", keys=len(keys)) as op:
-            check_model_class(model_class)
+            reader = reader_of(model_class)
             unique = list(dict.fromkeys(check_keys(keys)))
             # Each response is decoded as it arrives, so its raw items die young instead of
             # piling up for Python's collector to scan (a full collection cost about a
             # quarter of a 5,000-key batch_get). An item that does not fit is kept raw and
             # raises below, in key order, as if all were decoded at the end.
-            found: dict[Key, T] = {}
+            found: dict[Key, Any] = {}
             unfit: dict[Key, Item] = {}
             table = self._table
 
@@ -491,8 +605,8 @@ class DynamoDBService:
                 for raw in response.get("Responses", {}).get(table, []):
                     key = (raw["pk"]["S"], raw["sk"]["S"])
                     try:
-                        found[key] = decode_model(model_class, raw)
-                    except ValidationError:
+                        found[key] = reader.decode(raw)
+                    except UnfitItemError:
                         unfit[key] = raw
                 unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
                 return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
@@ -502,7 +616,7 @@ class DynamoDBService:
             op.fields["found"] = len(found) + len(unfit)
             for key in unique:
                 if key in unfit:
-                    _decode(op, unfit[key], model_class)  # raises DynamoDBDecodeError
+                    _decode(op, unfit[key], reader)  # raises DynamoDBDecodeError
             return [found[key] for key in unique if key in found]
 
     async def _run_chunks(
@@ -549,10 +663,22 @@ class DynamoDBService:
             if operations:
                 await self._send(op, "transact_write_items", request)
 
-    async def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]:
-        """Read up to 100 items atomically; results in key order, absent keys left out."""
+    @overload
+    async def transact_get(
+        self, keys: Sequence[tuple[str, str]], model_class: type[T]
+    ) -> list[T]: ...
+    @overload
+    async def transact_get(
+        self, keys: Sequence[tuple[str, str]], model_class: object
+    ) -> list[Any]: ...
+
+    async def transact_get(self, keys: Sequence[tuple[str, str]], model_class: object) -> list[Any]:
+        """Read up to 100 items atomically; results in key order, absent keys left out.
+
+        ``model_class`` may be a union of models: each item comes back as its member.
+        """
         with self._operation("transact_get", keys=len(keys)) as op:
-            check_model_class(model_class)
+            reader = reader_of(model_class)
             entries = transact_get_items(self._table, keys)
             if not entries:
                 return []
@@ -560,7 +686,7 @@ class DynamoDBService:
             responses = (await self._send(op, "transact_get_items", body)).get("Responses", [])
             items = [entry["Item"] for entry in responses if entry.get("Item")]
             op.fields["found"] = len(items)
-            return [_decode(op, raw, model_class) for raw in items]
+            return [_decode(op, raw, reader) for raw in items]
 
     # --- health ---------------------------------------------------------------------------
 
@@ -614,14 +740,13 @@ class DynamoDBService:
         return response
 
 
-def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
+def _decode(op: OperationLog, raw: Item, reader: ItemReader) -> Any:  # noqa: ANN401
     try:
-        return decode_model(model_class, raw)
-    except ValidationError as exc:
+        return reader.decode(raw)
+    except UnfitItemError as exc:
         pk = raw.get("pk", {}).get("S")
         sk = raw.get("sk", {}).get("S")
-        reason = f"the stored item does not fit {model_class.__name__}: {exc}"
-        raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=reason) from exc
+        raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=str(exc)) from exc
 
 
 def _write_request_key(request: Mapping[str, Any]) -> Key:
