@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import aioboto3
 import pytest
+from boto3.dynamodb.conditions import Attr
 from pydantic import SecretStr
 
 from faultproxy import FaultProxy
@@ -122,6 +123,11 @@ def between(value: str, value2: str | None) -> SortKeyCondition:
 
 def put(pk: str, sk: str, data: Any = "ok") -> TransactionWriteItem:
     return TransactionWriteItem(operation="put", item=Loose(pk=pk, sk=sk, data=data))
+
+
+async def drain(items: AsyncIterator[object]) -> list[object]:
+    """Run an iterator (``scan``) to its end, or its first error."""
+    return [item async for item in items]
 
 
 async def use_closed(world: World) -> None:
@@ -551,6 +557,100 @@ CASES: list[Case] = [
         code="TransactionCanceledException",
         sends=("TransactWriteItems",),
         needs="transactions",
+    ),
+    # --- scans ----------------------------------------------------------------------------
+    Case(
+        "scan: model_class not a model",
+        "scan",
+        lambda w: drain(w.service.scan(dict)),
+        DynamoDBValidationError,
+        "DynamoDBBaseModel subclass or a union of them",
+    ),
+    Case(
+        "scan: a union with a member that is not a model",
+        "scan",
+        lambda w: drain(w.service.scan(Note | int)),
+        DynamoDBValidationError,
+        "DynamoDBBaseModel subclass or a union of them",
+    ),
+    Case(
+        "scan: segments 0",
+        "scan",
+        lambda w: drain(w.service.scan(Note, segments=0)),
+        DynamoDBValidationError,
+        "segments must be an integer from 1 to 1000000",
+    ),
+    Case(
+        "scan: segments True",
+        "scan",
+        lambda w: drain(w.service.scan(Note, segments=True)),
+        DynamoDBValidationError,
+        "segments must be an integer",
+    ),
+    Case(
+        "scan: segment without total_segments",
+        "scan",
+        lambda w: drain(w.service.scan(Note, segment=0)),
+        DynamoDBValidationError,
+        "segment and total_segments go together",
+    ),
+    Case(
+        "scan: segment 3 of 3",
+        "scan",
+        lambda w: drain(w.service.scan(Note, segment=3, total_segments=3)),
+        DynamoDBValidationError,
+        "segment must be an integer from 0 to 2",
+    ),
+    Case(
+        "scan: segments and segment together",
+        "scan",
+        lambda w: drain(w.service.scan(Note, segments=4, segment=0, total_segments=4)),
+        DynamoDBValidationError,
+        "not both",
+    ),
+    Case(
+        "scan: page_size 0",
+        "scan",
+        lambda w: drain(w.service.scan(Note, page_size=0)),
+        DynamoDBValidationError,
+        "page_size must be None or a positive integer",
+    ),
+    Case(
+        "scan: filter_condition a string",
+        "scan",
+        lambda w: drain(w.service.scan(Note, filter_condition="text = :v")),
+        DynamoDBValidationError,
+        "filter_condition must be a boto3 condition",
+    ),
+    Case(
+        "scan: filter value NaN",
+        "scan",
+        lambda w: drain(w.service.scan(Note, filter_condition=Attr("text").eq(math.nan))),
+        DynamoDBValidationError,
+        "attribute 'text': nan cannot be stored",
+    ),
+    Case(
+        "scan: filter path with an empty step",
+        "scan",
+        lambda w: drain(w.service.scan(Note, filter_condition=Attr("a..b").exists())),
+        DynamoDBValidationError,
+        "empty step",
+    ),
+    Case(
+        "scan: unknown index",
+        "scan",
+        lambda w: drain(w.service.scan(Note, index_name="nope")),
+        DynamoDBValidationError,
+        "the table's indexes: gsi1, lsi1",
+        sends=("DescribeTable",),
+    ),
+    Case(
+        "scan: consistent read on a GSI",
+        "scan",
+        lambda w: drain(w.service.scan(Note, index_name="gsi1", consistent_read=True)),
+        DynamoDBValidationError,
+        "global secondary index",
+        sends=("DescribeTable",),
     ),
     # --- stored data, lifecycle, table ----------------------------------------------------
     Case(

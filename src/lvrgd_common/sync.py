@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
     from concurrent.futures import Future
     from types import TracebackType
+
+    from boto3.dynamodb.conditions import ConditionBase
 
     from lvrgd_common.models.attribute_condition import AttributeCondition
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
@@ -128,9 +130,18 @@ class DynamoDBService:
         """Put the whole item; see `lvrgd_common.DynamoDBService.save`."""
         return self._call("save", self._service.save(item, conditions=conditions))
 
+    @overload
     def get_one(
         self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
-    ) -> T | None:
+    ) -> T | None: ...
+    @overload
+    def get_one(
+        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+    ) -> Any: ...  # noqa: ANN401 - a member of the union given as model_class
+
+    def get_one(
+        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+    ) -> Any:
         """The item or None; see `lvrgd_common.DynamoDBService.get_one`."""
         coro = self._service.get_one(pk, sk, model_class, consistent_read=consistent_read)
         return self._call("get_one", coro)
@@ -152,6 +163,7 @@ class DynamoDBService:
 
     # --- queries --------------------------------------------------------------------------
 
+    @overload
     def query_by_pk(
         self,
         pk: str,
@@ -162,7 +174,31 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> PaginationResult[T]:
+    ) -> PaginationResult[T]: ...
+    @overload
+    def query_by_pk(
+        self,
+        pk: str,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]: ...
+
+    def query_by_pk(
+        self,
+        pk: str,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]:
         """One page of a partition; see `lvrgd_common.DynamoDBService.query_by_pk`."""
         coro = self._service.query_by_pk(
             pk,
@@ -175,6 +211,7 @@ class DynamoDBService:
         )
         return self._call("query_by_pk", coro)
 
+    @overload
     def query_by_pk_and_sk(
         self,
         pk: str,
@@ -186,7 +223,33 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> PaginationResult[T]:
+    ) -> PaginationResult[T]: ...
+    @overload
+    def query_by_pk_and_sk(
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]: ...
+
+    def query_by_pk_and_sk(
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition,
+        model_class: object,
+        limit: int | None = None,
+        last_evaluated_key: dict[str, Any] | None = None,
+        index_name: str | None = None,
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> PaginationResult[Any]:
         """One page under a sort-key condition; see the async `query_by_pk_and_sk`."""
         coro = self._service.query_by_pk_and_sk(
             pk,
@@ -200,6 +263,7 @@ class DynamoDBService:
         )
         return self._call("query_by_pk_and_sk", coro)
 
+    @overload
     def iter_query(
         self,
         pk: str,
@@ -210,7 +274,31 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> Iterator[T]:
+    ) -> Iterator[T]: ...
+    @overload
+    def iter_query(
+        self,
+        pk: str,
+        model_class: object,
+        sk_condition: SortKeyCondition | None = None,
+        *,
+        index_name: str | None = None,
+        page_size: int | None = None,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> Iterator[Any]: ...
+
+    def iter_query(
+        self,
+        pk: str,
+        model_class: object,
+        sk_condition: SortKeyCondition | None = None,
+        *,
+        index_name: str | None = None,
+        page_size: int | None = None,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+    ) -> Iterator[Any]:
         """A plain iterator over every matching item, fetching pages as it goes.
 
         Pages are fetched on the private loop while the caller's thread consumes items;
@@ -226,6 +314,61 @@ class DynamoDBService:
             consistent_read=consistent_read,
         )
         return self._iterate("iter_query", items)
+
+    @overload
+    def scan(
+        self,
+        model_class: type[T],
+        *,
+        filter_condition: ConditionBase | None = None,
+        index_name: str | None = None,
+        segments: int = 1,
+        page_size: int | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        consistent_read: bool = False,
+    ) -> Iterator[T]: ...
+    @overload
+    def scan(
+        self,
+        model_class: object,
+        *,
+        filter_condition: ConditionBase | None = None,
+        index_name: str | None = None,
+        segments: int = 1,
+        page_size: int | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        consistent_read: bool = False,
+    ) -> Iterator[Any]: ...
+
+    def scan(
+        self,
+        model_class: object,
+        *,
+        filter_condition: ConditionBase | None = None,
+        index_name: str | None = None,
+        segments: int = 1,
+        page_size: int | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        consistent_read: bool = False,
+    ) -> Iterator[Any]:
+        """A plain iterator over every item of the table; see the async `scan`.
+
+        Leaving the loop early stops every segment.
+        """
+        items = self._service.scan(
+            model_class,
+            filter_condition=filter_condition,
+            index_name=index_name,
+            segments=segments,
+            page_size=page_size,
+            segment=segment,
+            total_segments=total_segments,
+            consistent_read=consistent_read,
+        )
+        return self._iterate("scan", items)
 
     def count(
         self, pk: str, sk_condition: SortKeyCondition | None = None, index_name: str | None = None
@@ -243,13 +386,30 @@ class DynamoDBService:
         """Delete any number of keys; see `lvrgd_common.DynamoDBService.batch_delete`."""
         return self._call("batch_delete", self._service.batch_delete(keys))
 
+    @overload
     def batch_get(
         self,
         keys: Sequence[tuple[str, str]],
         model_class: type[T],
         *,
         consistent_read: bool = False,
-    ) -> list[T]:
+    ) -> list[T]: ...
+    @overload
+    def batch_get(
+        self,
+        keys: Sequence[tuple[str, str]],
+        model_class: object,
+        *,
+        consistent_read: bool = False,
+    ) -> list[Any]: ...
+
+    def batch_get(
+        self,
+        keys: Sequence[tuple[str, str]],
+        model_class: object,
+        *,
+        consistent_read: bool = False,
+    ) -> list[Any]:
         """Items for any number of keys; see `lvrgd_common.DynamoDBService.batch_get`."""
         coro = self._service.batch_get(keys, model_class, consistent_read=consistent_read)
         return self._call("batch_get", coro)
@@ -266,7 +426,12 @@ class DynamoDBService:
         coro = self._service.transact_write(operations, client_request_token=client_request_token)
         return self._call("transact_write", coro)
 
-    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]:
+    @overload
+    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]: ...
+    @overload
+    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: object) -> list[Any]: ...
+
+    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: object) -> list[Any]:
         """Items read atomically; see `lvrgd_common.DynamoDBService.transact_get`."""
         return self._call("transact_get", self._service.transact_get(keys, model_class))
 
@@ -296,13 +461,13 @@ class DynamoDBService:
             raise
         return _wait(asyncio.run_coroutine_threadsafe(coro, loop))
 
-    def _iterate(self, operation: str, items: AsyncIterator[T]) -> Iterator[T]:
+    def _iterate(self, operation: str, items: AsyncIterator[R]) -> Iterator[R]:
         loop = self._loop_for(operation)
 
-        async def step() -> T:
+        async def step() -> R:
             return await anext(items)
 
-        def generate() -> Iterator[T]:
+        def generate() -> Iterator[R]:
             try:
                 while True:
                     try:

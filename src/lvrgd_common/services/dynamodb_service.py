@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
@@ -61,12 +62,14 @@ from lvrgd_common.services._dynamodb.requests import (
     unprocessed_write_keys,
     update_request,
 )
+from lvrgd_common.services._dynamodb.scanning import read_segments, scan_request, scan_segments
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+    from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
     from contextlib import AsyncExitStack
     from types import TracebackType
 
+    from boto3.dynamodb.conditions import ConditionBase
     from types_aiobotocore_dynamodb import DynamoDBClient
 
     from lvrgd_common.models.attribute_condition import AttributeCondition
@@ -412,6 +415,86 @@ class DynamoDBService:
                 total += response.get("Count", 0)
             op.fields["count"] = total
             return total
+
+    @overload
+    def scan(
+        self,
+        model_class: type[T],
+        *,
+        filter_condition: ConditionBase | None = None,
+        index_name: str | None = None,
+        segments: int = 1,
+        page_size: int | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        consistent_read: bool = False,
+    ) -> AsyncGenerator[T, None]: ...
+    @overload
+    def scan(
+        self,
+        model_class: object,
+        *,
+        filter_condition: ConditionBase | None = None,
+        index_name: str | None = None,
+        segments: int = 1,
+        page_size: int | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        consistent_read: bool = False,
+    ) -> AsyncGenerator[Any, None]: ...
+
+    async def scan(
+        self,
+        model_class: object,
+        *,
+        filter_condition: ConditionBase | None = None,
+        index_name: str | None = None,
+        segments: int = 1,
+        page_size: int | None = None,
+        segment: int | None = None,
+        total_segments: int | None = None,
+        consistent_read: bool = False,
+    ) -> AsyncGenerator[Any, None]:
+        """Yield every item of the table (or index), each exactly once, in no set order.
+
+        ``segments > 1`` reads that many segments concurrently (at most
+        ``config.batch_concurrency`` at once); ``segment=i, total_segments=n`` reads one
+        segment only, so several processes can split a table. ``page_size`` caps the
+        items per request; ``model_class`` may be a union of models. Stopping early
+        (``break``, an error, cancellation) stops every segment.
+
+        Example:
+            >>> async for user in service.scan(User, filter_condition=Attr("active").eq(True)):
+            ...     print(user.pk)
+
+        Raises:
+            DynamoDBValidationError: Bad segments, page size, filter or index.
+            DynamoDBDecodeError: An item fits neither ``model_class`` nor any member.
+        """
+        with self._operation("scan", index=index_name, segments=segments) as op:
+            reader = reader_of(model_class)
+            check_page_size(page_size, "page_size")
+            parts = scan_segments(segments, segment, total_segments)
+            keys = await self._index_keys(op, index_name)
+            request = scan_request(
+                self._table,
+                index_name,
+                is_global=keys.is_global,
+                consistent_read=consistent_read,
+                filter_condition=filter_condition,
+                page_size=page_size,
+            )
+            pages = read_segments(
+                self._sender(op, "scan"), request, parts, self._config.batch_concurrency
+            )
+            count = 0
+            # Closed here, not by the garbage collector: stopping early stops every segment.
+            async with aclosing(pages):
+                async for items in pages:
+                    for raw in items:
+                        count += 1
+                        op.fields["count"] = count
+                        yield _decode(op, raw, reader)
 
     async def _plan(
         self,

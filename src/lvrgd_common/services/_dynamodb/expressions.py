@@ -2,20 +2,41 @@
 
 Every attribute name becomes ``#nK`` and every value ``:vK``, so reserved words (``name``,
 ``status``, ``count``...) and names with dots or dashes are taken literally.
+
+Filters are boto3's own condition objects (``Attr("status").eq("open") & ~Attr("gone")
+.exists()``), rendered by boto3's `ConditionExpressionBuilder`; its placeholders are then
+renamed into the builder's and its values encoded by the library's codec, so a float, a
+datetime or an Enum compares as ``save`` stores it. As in boto3, an ``Attr`` name is a
+path: ``Attr("address.city")``, ``Attr("tags[0]")``.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Final
 
-from lvrgd_common.services._dynamodb.codec import AttributeValue, CodecError, encode_value
+from boto3.dynamodb.conditions import AttributeBase, ConditionBase, ConditionExpressionBuilder
+
+from lvrgd_common.services._dynamodb.codec import (
+    AttributeValue,
+    CodecError,
+    InvalidInputError,
+    encode_value,
+    is_utf8,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from lvrgd_common.models.attribute_condition import AttributeCondition
 
-__all__ = ["ExpressionBuilder", "KeyRange"]
+__all__ = ["ExpressionBuilder", "KeyRange", "check_filter", "condition_attributes"]
+
+# The placeholders boto3's builder writes: ``#n0``, ``:v0``...
+_BOTO3_PLACEHOLDER: Final = re.compile(r"#n\d+|:v\d+")
+_PATH_STEP: Final = re.compile(r"[.\[]")
+# An attribute path as boto3 reads it: ``name``, ``a.b``, ``tags[0]``, ``a.b[1].c``.
+_PATH: Final = re.compile(r"[^.\[\]]+(?:\.[^.\[\]]+|\[\d+\])*")
 
 _COMPARISONS: Final = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -64,6 +85,29 @@ class ExpressionBuilder:
                     clauses.append(f"{name} {_COMPARISONS[condition.operator]} {value}")
         return clauses
 
+    def condition(self, condition: ConditionBase) -> str:
+        """A boto3 condition as an expression over this builder's placeholders.
+
+        Raises:
+            InvalidInputError: Not a boto3 condition, a bad attribute name, or a value
+                DynamoDB cannot store.
+        """
+        condition_attributes(condition)  # checks the names
+        built = ConditionExpressionBuilder().build_expression(condition)
+        names: dict[str, str] = built.attribute_name_placeholders
+        values: dict[str, Any] = built.attribute_value_placeholders
+        attribute = "value"
+
+        def rename(match: re.Match[str]) -> str:
+            nonlocal attribute
+            token = match.group()
+            if token.startswith("#"):
+                attribute = names[token]
+                return self.name(attribute)
+            return self.value(_required(values[token], attribute))
+
+        return _BOTO3_PLACEHOLDER.sub(rename, built.condition_expression)
+
     def update(self, updates: Mapping[str, Any]) -> str:
         """``SET`` each attribute, ``REMOVE`` those whose value is None or an empty set.
 
@@ -94,6 +138,46 @@ class ExpressionBuilder:
         if self._values:
             request["ExpressionAttributeValues"] = self._values
         return request
+
+
+def check_filter(condition: object) -> ConditionBase:
+    """``condition`` as a boto3 condition to filter by.
+
+    Raises:
+        InvalidInputError: Not a boto3 condition (``Attr("status").eq("open")``).
+    """
+    if not isinstance(condition, ConditionBase):
+        msg = (
+            "filter_condition must be a boto3 condition such as "
+            f"Attr('status').eq('open'), got {condition!r}"
+        )
+        raise InvalidInputError(msg)
+    return condition
+
+
+def condition_attributes(condition: object) -> set[str]:
+    """The top-level attributes a boto3 condition names (``a`` for ``Attr("a.b[0]")``).
+
+    Raises:
+        InvalidInputError: Not a boto3 condition, or an empty or ill-formed attribute name.
+    """
+    if not isinstance(condition, ConditionBase):
+        msg = f"expected a boto3 condition such as Attr('status').eq('open'), got {condition!r}"
+        raise InvalidInputError(msg)
+    found: set[str] = set()
+    for part in condition.get_expression()["values"]:
+        if isinstance(part, ConditionBase):
+            found |= condition_attributes(part)
+        elif isinstance(part, AttributeBase):
+            name = part.name
+            if not isinstance(name, str) or not name or not is_utf8(name):
+                msg = f"a condition names an empty or invalid attribute: {name!r}"
+                raise InvalidInputError(msg)
+            if not _PATH.fullmatch(name):
+                msg = f"attribute path {name!r} has an empty step (write 'a.b' or 'a[0]')"
+                raise InvalidInputError(msg)
+            found.add(_PATH_STEP.split(name, maxsplit=1)[0])
+    return found
 
 
 def _required(value: Any, attribute: str) -> AttributeValue:  # noqa: ANN401

@@ -78,7 +78,9 @@ class OperationLog:
             )
             self._log_failure(error, fields)
             raise error from exc
-        if exc is None:
+        if exc is None or isinstance(exc, GeneratorExit):
+            if exc is not None:  # an iterator whose consumer stopped early: still one record
+                fields["stopped_early"] = True
             self.logger.info("dynamodb operation", **fields)
         elif isinstance(exc, DynamoDBServiceError):
             self._log_failure(exc, fields)

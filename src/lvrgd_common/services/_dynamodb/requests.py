@@ -66,6 +66,7 @@ CAPACITY_APIS: Final = frozenset(
         "delete_item",
         "update_item",
         "query",
+        "scan",
         "batch_write_item",
         "batch_get_item",
         "transact_write_items",
