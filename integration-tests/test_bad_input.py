@@ -558,6 +558,50 @@ CASES: list[Case] = [
         sends=("TransactWriteItems",),
         needs="transactions",
     ),
+    # --- filters --------------------------------------------------------------------------
+    Case(
+        "query_by_pk: filter on the sort key",
+        "query_by_pk",
+        lambda w: w.service.query_by_pk(w.seeded, Note, filter_condition=Attr("sk").eq("a")),
+        DynamoDBValidationError,
+        "cannot name the key attribute(s) ['sk']",
+    ),
+    Case(
+        "query_by_pk_and_sk: filter on the partition key inside an or",
+        "query_by_pk_and_sk",
+        lambda w: w.service.query_by_pk_and_sk(
+            w.seeded,
+            SortKeyCondition(operator="ge", value="a"),
+            Note,
+            filter_condition=Attr("text").eq("a") | Attr("pk").exists(),
+        ),
+        DynamoDBValidationError,
+        "cannot name the key attribute(s) ['pk']",
+    ),
+    Case(
+        "query_by_pk: filter on the index's sort key",
+        "query_by_pk",
+        lambda w: w.service.query_by_pk(
+            "seeded-g", Note, index_name="gsi1", filter_condition=Attr("gsi1sk.x").gt("a")
+        ),
+        DynamoDBValidationError,
+        "cannot name the key attribute(s) ['gsi1sk']",
+        sends=("DescribeTable",),
+    ),
+    Case(
+        "count: filter_condition a dict",
+        "count",
+        lambda w: w.service.count(w.seeded, filter_condition={"text": "a"}),
+        DynamoDBValidationError,
+        "filter_condition must be a boto3 condition",
+    ),
+    Case(
+        "iter_query: filter value an empty set",
+        "iter_query",
+        lambda w: drain(w.service.iter_query(w.seeded, Note, filter_condition=Attr("t").eq(set()))),
+        DynamoDBValidationError,
+        "an empty set cannot be compared",
+    ),
     # --- scans ----------------------------------------------------------------------------
     Case(
         "scan: model_class not a model",

@@ -174,6 +174,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[T]: ...
     @overload
     def query_by_pk(
@@ -186,9 +188,11 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]: ...
 
-    def query_by_pk(
+    def query_by_pk(  # noqa: PLR0913 - the contract's arguments and options
         self,
         pk: str,
         model_class: object,
@@ -198,6 +202,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]:
         """One page of a partition; see `lvrgd_common.DynamoDBService.query_by_pk`."""
         coro = self._service.query_by_pk(
@@ -208,6 +214,8 @@ class DynamoDBService:
             index_name,
             scan_forward=scan_forward,
             consistent_read=consistent_read,
+            filter_condition=filter_condition,
+            cursor=cursor,
         )
         return self._call("query_by_pk", coro)
 
@@ -223,6 +231,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[T]: ...
     @overload
     def query_by_pk_and_sk(
@@ -236,9 +246,11 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]: ...
 
-    def query_by_pk_and_sk(
+    def query_by_pk_and_sk(  # noqa: PLR0913 - the contract's arguments and options
         self,
         pk: str,
         sk_condition: SortKeyCondition,
@@ -249,6 +261,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]:
         """One page under a sort-key condition; see the async `query_by_pk_and_sk`."""
         coro = self._service.query_by_pk_and_sk(
@@ -260,6 +274,8 @@ class DynamoDBService:
             index_name,
             scan_forward=scan_forward,
             consistent_read=consistent_read,
+            filter_condition=filter_condition,
+            cursor=cursor,
         )
         return self._call("query_by_pk_and_sk", coro)
 
@@ -274,6 +290,7 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
     ) -> Iterator[T]: ...
     @overload
     def iter_query(
@@ -286,6 +303,7 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
     ) -> Iterator[Any]: ...
 
     def iter_query(
@@ -298,6 +316,7 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
     ) -> Iterator[Any]:
         """A plain iterator over every matching item, fetching pages as it goes.
 
@@ -312,6 +331,7 @@ class DynamoDBService:
             page_size=page_size,
             scan_forward=scan_forward,
             consistent_read=consistent_read,
+            filter_condition=filter_condition,
         )
         return self._iterate("iter_query", items)
 
@@ -371,10 +391,16 @@ class DynamoDBService:
         return self._iterate("scan", items)
 
     def count(
-        self, pk: str, sk_condition: SortKeyCondition | None = None, index_name: str | None = None
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition | None = None,
+        index_name: str | None = None,
+        *,
+        filter_condition: ConditionBase | None = None,
     ) -> int:
         """How many items match; see `lvrgd_common.DynamoDBService.count`."""
-        return self._call("count", self._service.count(pk, sk_condition, index_name))
+        coro = self._service.count(pk, sk_condition, index_name, filter_condition=filter_condition)
+        return self._call("count", coro)
 
     # --- batches --------------------------------------------------------------------------
 

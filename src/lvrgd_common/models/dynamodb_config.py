@@ -64,6 +64,9 @@ class DynamoDBConfig(BaseModel):
     """Largest backoff ceiling in seconds."""
     return_consumed_capacity: bool = False
     """Ask DynamoDB for consumed capacity and log it with each operation."""
+    cursor_secret: SecretStr | None = Field(default=None, min_length=16)
+    """Signs ``next_cursor`` tokens (HMAC-SHA256): an altered, forged or foreign token is
+    refused. At least 16 characters; never shown in ``repr`` or logs."""
 
     @classmethod
     def from_env(

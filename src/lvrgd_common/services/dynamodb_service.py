@@ -32,6 +32,7 @@ from lvrgd_common.services._dynamodb.codec import (
     Item,
     check_partition_value,
 )
+from lvrgd_common.services._dynamodb.cursors import decode_cursor, encode_cursor, query_scope
 from lvrgd_common.services._dynamodb.errors import translate_error
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
@@ -109,6 +110,8 @@ class DynamoDBService:
             config.batch_max_attempts, config.batch_backoff_base, config.batch_backoff_max
         )
         self._capacity = config.return_consumed_capacity
+        secret = config.cursor_secret
+        self._cursor_secret = None if secret is None else secret.get_secret_value().encode()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._client else "new"
@@ -251,6 +254,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[T]: ...
     @overload
     async def query_by_pk(
@@ -263,9 +268,11 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]: ...
 
-    async def query_by_pk(
+    async def query_by_pk(  # noqa: PLR0913 - the contract's arguments and options
         self,
         pk: str,
         model_class: object,
@@ -275,6 +282,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]:
         """One page of the partition's items in sort-key order (all of them without limit).
 
@@ -286,8 +295,16 @@ class DynamoDBService:
         """
         with self._operation("query_by_pk", pk, limit=limit, index=index_name) as op:
             reader = reader_of(model_class)
-            plan = await self._plan(op, pk, None, index_name, scan_forward, consistent_read)
-            return await self._page(op, plan, reader, limit, last_evaluated_key)
+            plan = await self._plan(
+                op,
+                pk,
+                None,
+                index_name,
+                scan_forward=scan_forward,
+                consistent_read=consistent_read,
+                filter_condition=filter_condition,
+            )
+            return await self._page(op, plan, reader, limit, last_evaluated_key, cursor)
 
     @overload
     async def query_by_pk_and_sk(
@@ -301,6 +318,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[T]: ...
     @overload
     async def query_by_pk_and_sk(
@@ -314,9 +333,11 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]: ...
 
-    async def query_by_pk_and_sk(
+    async def query_by_pk_and_sk(  # noqa: PLR0913 - the contract's arguments and options
         self,
         pk: str,
         sk_condition: SortKeyCondition,
@@ -327,6 +348,8 @@ class DynamoDBService:
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
+        cursor: str | None = None,
     ) -> PaginationResult[Any]:
         """One page of the partition's items whose sort key meets ``sk_condition``.
 
@@ -345,8 +368,16 @@ class DynamoDBService:
                 msg = f"sk_condition must be a SortKeyCondition, got {sk_condition!r}"
                 raise InvalidInputError(msg)
             reader = reader_of(model_class)
-            plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
-            return await self._page(op, plan, reader, limit, last_evaluated_key)
+            plan = await self._plan(
+                op,
+                pk,
+                sk_condition,
+                index_name,
+                scan_forward=scan_forward,
+                consistent_read=consistent_read,
+                filter_condition=filter_condition,
+            )
+            return await self._page(op, plan, reader, limit, last_evaluated_key, cursor)
 
     @overload
     def iter_query(
@@ -359,6 +390,7 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
     ) -> AsyncIterator[T]: ...
     @overload
     def iter_query(
@@ -371,6 +403,7 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
     ) -> AsyncIterator[Any]: ...
 
     async def iter_query(
@@ -383,6 +416,7 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
+        filter_condition: ConditionBase | None = None,
     ) -> AsyncIterator[Any]:
         """Yield every matching item, fetching pages of ``page_size`` as needed.
 
@@ -395,7 +429,15 @@ class DynamoDBService:
         with self._operation("iter_query", pk, index=index_name) as op:
             reader = reader_of(model_class)
             check_page_size(page_size, "page_size")
-            plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
+            plan = await self._plan(
+                op,
+                pk,
+                sk_condition,
+                index_name,
+                scan_forward=scan_forward,
+                consistent_read=consistent_read,
+                filter_condition=filter_condition,
+            )
             count = 0
             async for response in walk(self._sender(op, "query"), plan, page_size=page_size):
                 for raw in response.get("Items", []):
@@ -404,11 +446,18 @@ class DynamoDBService:
             op.fields["count"] = count
 
     async def count(
-        self, pk: str, sk_condition: SortKeyCondition | None = None, index_name: str | None = None
+        self,
+        pk: str,
+        sk_condition: SortKeyCondition | None = None,
+        index_name: str | None = None,
+        *,
+        filter_condition: ConditionBase | None = None,
     ) -> int:
-        """How many items match, exactly, across every page."""
+        """How many items match (``filter_condition`` too), exactly, across every page."""
         with self._operation("count", pk, index=index_name) as op:
-            plan = await self._plan(op, pk, sk_condition, index_name, True, False)  # noqa: FBT003
+            plan = await self._plan(
+                op, pk, sk_condition, index_name, filter_condition=filter_condition
+            )
             total = 0
             sender = self._sender(op, "query")
             async for response in walk(sender, plan, extra={"Select": "COUNT"}):
@@ -502,8 +551,10 @@ class DynamoDBService:
         pk: str,
         condition: SortKeyCondition | None,
         index_name: str | None,
-        scan_forward: bool,  # noqa: FBT001
-        consistent_read: bool,  # noqa: FBT001
+        *,
+        scan_forward: bool = True,
+        consistent_read: bool = False,
+        filter_condition: object = None,
     ) -> QueryPlan:
         check_partition_value(pk)
         if condition is not None and not isinstance(condition, SortKeyCondition):
@@ -517,7 +568,14 @@ class DynamoDBService:
             scan_forward=scan_forward,
             consistent_read=consistent_read,
         )
-        return QueryPlan(keys, pk, condition, request, scan_forward=scan_forward)
+        return QueryPlan(
+            keys,
+            pk,
+            condition,
+            request,
+            scan_forward=scan_forward,
+            filter_condition=filter_condition,
+        )
 
     async def _page(
         self,
@@ -525,10 +583,17 @@ class DynamoDBService:
         plan: QueryPlan,
         reader: ItemReader,
         limit: int | None,
-        cursor: dict[str, Any] | None,
+        last_evaluated_key: dict[str, Any] | None,
+        cursor: str | None,
     ) -> PaginationResult[Any]:
         check_page_size(limit)
-        start = plan.resume(cursor)
+        scope = query_scope([key_range.request for key_range in plan.ranges])
+        if cursor is not None:
+            if last_evaluated_key is not None:
+                msg = "give cursor or last_evaluated_key, not both"
+                raise InvalidInputError(msg)
+            last_evaluated_key = decode_cursor(cursor, scope, self._cursor_secret)
+        start = plan.resume(last_evaluated_key)
         # One item beyond the page tells whether another page exists: no empty last page.
         total = None if limit is None else limit + 1
         items: list[Any] = []
@@ -544,7 +609,12 @@ class DynamoDBService:
                 items.append(_decode(op, entry, reader))
                 last = entry
         op.fields["count"] = len(items)
-        return PaginationResult(items=items, last_evaluated_key=next_key, count=len(items))
+        next_cursor = None
+        if next_key is not None:
+            next_cursor = encode_cursor(next_key, scope, self._cursor_secret)
+        return PaginationResult(
+            items=items, last_evaluated_key=next_key, count=len(items), next_cursor=next_cursor
+        )
 
     async def _index_keys(self, op: OperationLog, index_name: str | None) -> IndexKeys:
         if index_name is None:

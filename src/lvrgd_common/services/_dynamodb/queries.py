@@ -19,10 +19,17 @@ from lvrgd_common.services._dynamodb.codec import (
     Item,
     plain_key_value,
 )
-from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, KeyRange
+from lvrgd_common.services._dynamodb.expressions import (
+    ExpressionBuilder,
+    KeyRange,
+    check_filter,
+    condition_attributes,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+    from boto3.dynamodb.conditions import ConditionBase
 
     from lvrgd_common.models.sort_key_condition import SortKeyCondition
 
@@ -144,7 +151,7 @@ class QueryPlan:
         QueryError: A condition or cursor that does not fit the key schema.
     """
 
-    __slots__ = ("keys", "pk", "ranges")
+    __slots__ = ("filter_condition", "keys", "pk", "ranges")
 
     def __init__(
         self,
@@ -154,9 +161,11 @@ class QueryPlan:
         base_request: Mapping[str, Any],
         *,
         scan_forward: bool,
+        filter_condition: object = None,
     ) -> None:
         self.keys = keys
         self.pk = pk
+        self.filter_condition = self._checked_filter(filter_condition)
         hash_value = _typed(pk, keys.hash_type, "pk")
         if condition is None:
             operators: list[tuple[str | None, tuple[str, ...]]] = [(None, ())]
@@ -181,6 +190,21 @@ class QueryPlan:
             for operator, values in operators
         ]
 
+    def _checked_filter(self, condition: object) -> ConditionBase | None:
+        if condition is None:
+            return None
+        checked = check_filter(condition)
+        keys = {self.keys.hash_name, self.keys.range_name} - {None}
+        named = sorted(condition_attributes(checked) & keys)
+        if named:
+            # DynamoDB refuses these after the request is sent; say so before.
+            msg = (
+                f"a query's filter_condition cannot name the key attribute(s) {named}; "
+                "put conditions on the sort key in sk_condition"
+            )
+            raise QueryError(msg)
+        return checked
+
     def _range(
         self,
         hash_value: AttributeValue,
@@ -192,6 +216,8 @@ class QueryPlan:
         key_range = KeyRange(self.keys.hash_name, hash_value, self.keys.range_name, operator, typed)
         builder = ExpressionBuilder()
         request = {**base_request, "KeyConditionExpression": key_range.expression(builder)}
+        if self.filter_condition is not None:
+            request["FilterExpression"] = builder.condition(self.filter_condition)
         bounds = tuple(self._comparable(value) for value in typed)
         return _Range(operator, bounds, builder.apply(request))
 
@@ -260,7 +286,10 @@ async def walk(
     """Yield DynamoDB's responses across the plan's ranges and 1 MB pages.
 
     ``total`` stops the walk once that many items were returned (each request asks only
-    for what is still wanted); ``page_size`` caps each request's ``Limit``.
+    for what is still wanted); ``page_size`` caps each request's ``Limit``. Under a filter
+    DynamoDB applies ``Limit`` before filtering, so each request asks for ``total`` items
+    rather than only those still wanted: the walk reads on until ``total`` match or the
+    ranges are exhausted, and the caller ignores matches beyond the page.
     """
     seen = 0
     first, start_key = start
@@ -272,7 +301,7 @@ async def walk(
         while True:
             limit = page_size
             if total is not None:
-                remaining = total - seen
+                remaining = total if plan.filter_condition is not None else total - seen
                 limit = remaining if limit is None else min(limit, remaining)
             call = dict(request)
             if limit is not None:
