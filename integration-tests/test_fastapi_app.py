@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 import uvicorn
+from pydantic import SecretStr
 
 from examples.fastapi_app.app import create_app
 from examples.fastapi_app.http_errors import error_response
@@ -66,10 +67,14 @@ def serving(app: FastAPI) -> Iterator[str]:
 
 
 URLSAFE_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# A signed cursor is two URL-safe parts joined by ".".
+CURSOR_ALPHABET = URLSAFE_ALPHABET | {"."}
 
 
 def new_app(config: DynamoDBConfig) -> FastAPI:
-    return create_app(config, logger=LoggingService("examples.fastapi_app.it"))
+    """The app on the session's table, signing its cursors as a deployment would."""
+    signing = config.model_copy(update={"cursor_secret": SecretStr(uuid.uuid4().hex)})
+    return create_app(signing, logger=LoggingService("examples.fastapi_app.it"))
 
 
 @pytest.fixture(scope="module")
@@ -172,9 +177,7 @@ async def test_pages_follow_the_opaque_cursor_to_the_end(
         cursor = page["next_cursor"]
         if cursor is None:
             break
-        assert set(cursor) <= set(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-        )
+        assert set(cursor) <= CURSOR_ALPHABET
     assert sizes == [3, 3, 1]
     assert seen == ids
 
@@ -205,6 +208,28 @@ async def test_a_cursor_that_is_not_this_lists_is_422(
     ]:
         response = await client.get(f"/owners/{owner}/accounts", params={"cursor": bad})
         assert (response.status_code, response.json()) == (422, {"detail": "invalid cursor"}), bad
+
+
+async def test_an_owners_profile_and_accounts_come_back_from_one_query(
+    client: httpx.AsyncClient, owner: str
+) -> None:
+    empty = (await client.get(f"/owners/{owner}")).json()
+    assert empty == {"profile": None, "accounts": []}
+    await client.post(
+        f"/owners/{owner}/accounts/import", json={"accounts": [account("a1", 5), account("a2")]}
+    )
+    profile = {"display_name": "Ada", "email": "ada@example.com"}
+    put = await client.put(f"/owners/{owner}/profile", json=profile)
+    assert (put.status_code, put.json()) == (200, {"owner": owner, **profile})
+
+    overview = (await client.get(f"/owners/{owner}")).json()
+
+    assert overview["profile"] == {"owner": owner, **profile}
+    assert [(a["account_id"], a["balance"]) for a in overview["accounts"]] == [("a1", 5), ("a2", 0)]
+    # The profile shares the partition, yet the paged account list holds accounts only.
+    listed = (await client.get(f"/owners/{owner}/accounts", params={"limit": 2})).json()
+    assert [a["account_id"] for a in listed["items"]] == ["a1", "a2"]
+    assert listed["next_cursor"] is None
 
 
 async def test_import_of_more_than_one_batch_chunk_replaces_and_adds(

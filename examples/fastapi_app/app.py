@@ -1,4 +1,4 @@
-"""A FastAPI service on lvrgd-common: an owner's accounts, paged lists, imports, transfers.
+"""A FastAPI service on lvrgd-common: an owner's profile and accounts, paged lists, imports, transfers.
 
 One `DynamoDBService` is opened in the lifespan hook and shared by every request (it is
 safe for concurrent use and holds the HTTP connection pool); the library's errors become
@@ -22,7 +22,6 @@ from typing import Annotated, Final
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from examples.fastapi_app.cursors import InvalidCursorError, decode_cursor, encode_cursor
 from examples.fastapi_app.http_errors import install_error_handlers, json_error
 from examples.fastapi_app.schemas import (
     Account,
@@ -32,6 +31,12 @@ from examples.fastapi_app.schemas import (
     AccountPatch,
     ImportRequest,
     ImportResult,
+    PROFILE_SK,
+    OwnerItem,
+    OwnerOverview,
+    Profile,
+    ProfileIn,
+    ProfileOut,
     TransferIn,
     TransferOut,
     account_pk,
@@ -47,12 +52,14 @@ from lvrgd_common import (
     DynamoDBValidationError,
     LoggerProtocol,
     LoggingService,
+    SortKeyCondition,
     TransactionWriteItem,
 )
 
 ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TRANSFER_ATTEMPTS: Final = 3
 CREATE_ONLY: Final = AttributeCondition(attribute="pk", operator="not_exists")
+ACCOUNTS: Final = SortKeyCondition(operator="begins_with", value=account_sk(""))
 _jitter = random.Random()  # noqa: S311 - retry jitter, not security
 
 Owner = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -101,19 +108,43 @@ async def list_accounts(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> AccountPage:
-    """One page of the owner's accounts in id order; 422 for a cursor not from this list."""
+    """One page of the owner's accounts in id order; 422 for a cursor not from this list.
+
+    The cursor is the library's ``next_cursor``: opaque, URL-safe, bound to this owner's
+    list, and signed when the configuration has a ``cursor_secret``.
+    """
     try:
-        page = await service.query_by_pk(
-            account_pk(owner), Account, limit=limit, last_evaluated_key=decode_cursor(cursor)
+        page = await service.query_by_pk_and_sk(
+            account_pk(owner), ACCOUNTS, Account, limit=limit, cursor=cursor
         )
-    except (InvalidCursorError, DynamoDBValidationError) as exc:
+    except DynamoDBValidationError as exc:
         if cursor is None:
             raise
         raise HTTPException(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid cursor") from exc
     return AccountPage(
-        items=[AccountOut.of(account) for account in page.items],
-        next_cursor=encode_cursor(page.last_evaluated_key),
+        items=[AccountOut.of(account) for account in page.items], next_cursor=page.next_cursor
     )
+
+
+@router.put("/owners/{owner}/profile")
+async def put_profile(owner: Owner, data: ProfileIn, service: Service) -> ProfileOut:
+    """Create or replace the owner's profile (stored in the accounts' partition)."""
+    profile = Profile(pk=account_pk(owner), sk=PROFILE_SK, owner=owner, **data.model_dump())
+    await service.save(profile)
+    return ProfileOut.of(profile)
+
+
+@router.get("/owners/{owner}")
+async def owner_overview(owner: Owner, service: Service) -> OwnerOverview:
+    """The profile and every account in one query: each item comes back as its model."""
+    profile: ProfileOut | None = None
+    accounts: list[AccountOut] = []
+    async for item in service.iter_query(account_pk(owner), OwnerItem):
+        if isinstance(item, Profile):
+            profile = ProfileOut.of(item)
+        else:
+            accounts.append(AccountOut.of(item))
+    return OwnerOverview(profile=profile, accounts=accounts)
 
 
 @router.post(

@@ -10,6 +10,7 @@ goes with it). Open http://127.0.0.1:8000/docs to try the endpoints.
 import argparse
 import asyncio
 import logging
+import secrets
 
 import uvicorn
 
@@ -32,6 +33,7 @@ def main() -> None:
             endpoint_url=server.endpoint_url,
             aws_access_key_id="local",
             aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+            cursor_secret=secrets.token_urlsafe(32),  # signs the list's page cursors
         )
         asyncio.run(create_table(config))
         print(f"moto on {server.endpoint_url}, table {config.table_name!r} created")

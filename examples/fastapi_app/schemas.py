@@ -7,7 +7,7 @@ share a partition and list in account-id order.
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,9 +28,23 @@ def account_sk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
 
 
+PROFILE_SK = "PROFILE"
+"""The sort key of the owner's profile, in the same partition as the accounts."""
+
+
+class Profile(DynamoDBBaseModel):
+    """The owner's profile, stored next to the owner's accounts (single-table design)."""
+
+    kind: Literal["profile"] = "profile"
+    owner: str
+    display_name: str
+    email: str
+
+
 class Account(DynamoDBBaseModel):
     """An account as stored; ``version`` goes up with every balance change."""
 
+    kind: Literal["account"] = "account"
     owner: str
     account_id: str
     name: str
@@ -48,6 +62,32 @@ class Account(DynamoDBBaseModel):
             name=data.name,
             balance=data.balance,
         )
+
+
+OwnerItem = Annotated[Profile | Account, Field(discriminator="kind")]
+"""Anything stored in an owner's partition: one query reads the profile and the accounts."""
+
+
+class ProfileIn(BaseModel):
+    """The owner's profile as a client sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=200)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+
+
+class ProfileOut(BaseModel):
+    """The owner's profile as clients see it."""
+
+    owner: str
+    display_name: str
+    email: str
+
+    @classmethod
+    def of(cls, profile: Profile) -> Self:
+        """The public view of a stored profile."""
+        return cls.model_validate(profile, from_attributes=True)
 
 
 class AccountIn(BaseModel):
@@ -88,6 +128,13 @@ class AccountPage(BaseModel):
 
     items: list[AccountOut]
     next_cursor: str | None
+
+
+class OwnerOverview(BaseModel):
+    """An owner's profile (None until set) and all of the owner's accounts."""
+
+    profile: ProfileOut | None
+    accounts: list[AccountOut]
 
 
 class ImportRequest(BaseModel):
