@@ -166,14 +166,14 @@ CASES: list[Case] = [
     Case(
         "delete: conditions given as an expression string",
         "delete",
-        lambda w: w.service.delete(w.seeded, "a", conditions="attribute_exists(pk)"),  # type: ignore[arg-type]
+        lambda w: w.service.delete(w.seeded, "a", conditions="attribute_exists(pk)"),
         DynamoDBValidationError,
         "conditions must be a boto3 condition or a sequence of AttributeCondition",
     ),
     Case(
         "update: a condition that is neither kind",
         "update",
-        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, conditions=[{"text": "a"}]),  # type: ignore[list-item]
+        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, conditions=[{"text": "a"}]),
         DynamoDBValidationError,
         "each condition must be an AttributeCondition or a boto3 condition",
     ),
