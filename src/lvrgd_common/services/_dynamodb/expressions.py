@@ -3,20 +3,22 @@
 Every attribute name becomes ``#nK`` and every value ``:vK``, so reserved words (``name``,
 ``status``, ``count``...) and names with dots or dashes are taken literally.
 
-Filters are boto3's own condition objects (``Attr("status").eq("open") & ~Attr("gone")
-.exists()``), rendered by boto3's `ConditionExpressionBuilder`; its placeholders are then
-renamed into the builder's and its values encoded by the library's codec, so a float, a
-datetime or an Enum compares as ``save`` stores it. As in boto3, an ``Attr`` name is a
-path: ``Attr("address.city")``, ``Attr("tags[0]")``.
+boto3's condition objects (``Attr("status").eq("open") | Attr("retries").lt(3)``) are
+rendered by boto3's own `ConditionExpressionBuilder`; their placeholders are then renamed
+into the builder's, and their values encoded by the library's codec (not boto3's
+``TypeSerializer``), so a float, a datetime or an Enum compares as ``save`` stores it.
+As in boto3, the name of an ``Attr`` is a path: ``Attr("address.city")``,
+``Attr("tags[0]")``. The same objects filter queries and scans (``filter_condition=``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from boto3.dynamodb.conditions import AttributeBase, ConditionBase, ConditionExpressionBuilder
 
+from lvrgd_common.models.attribute_condition import AttributeCondition
 from lvrgd_common.services._dynamodb.codec import (
     AttributeValue,
     CodecError,
@@ -28,9 +30,17 @@ from lvrgd_common.services._dynamodb.codec import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
+__all__ = [
+    "Conditions",
+    "ExpressionBuilder",
+    "KeyRange",
+    "check_conditions",
+    "check_filter",
+    "condition_attributes",
+]
 
-__all__ = ["ExpressionBuilder", "KeyRange", "check_filter", "condition_attributes"]
+Conditions: TypeAlias = "ConditionBase | Iterable[AttributeCondition | ConditionBase]"
+"""What ``conditions=`` takes: a boto3 condition, or conditions that must all hold."""
 
 # The placeholders boto3's builder writes: ``#n0``, ``:v0``...
 _BOTO3_PLACEHOLDER: Final = re.compile(r"#n\d+|:v\d+")
@@ -64,14 +74,17 @@ class ExpressionBuilder:
         self._values[placeholder] = value
         return placeholder
 
-    def conditions(self, conditions: Iterable[AttributeCondition]) -> list[str]:
+    def conditions(self, conditions: Conditions) -> list[str]:
         """One expression per condition, to be joined with AND.
 
         Raises:
-            CodecError: A condition value DynamoDB cannot store.
+            InvalidInputError: Not conditions, or a value DynamoDB cannot store.
         """
         clauses: list[str] = []
-        for condition in conditions:
+        for condition in check_conditions(conditions):
+            if isinstance(condition, ConditionBase):
+                clauses.append(self.condition(condition))
+                continue
             name = self.name(condition.attribute)
             if condition.operator == "exists":
                 clauses.append(f"attribute_exists({name})")
@@ -89,22 +102,25 @@ class ExpressionBuilder:
         """A boto3 condition as an expression over this builder's placeholders.
 
         Raises:
-            InvalidInputError: Not a boto3 condition, a bad attribute name, or a value
+            InvalidInputError: Not a boto3 condition, an empty attribute name, or a value
                 DynamoDB cannot store.
         """
-        condition_attributes(condition)  # checks the names
+        if not isinstance(condition, ConditionBase):
+            msg = f"expected a boto3 condition (Attr(...).eq(...)), got {condition!r}"
+            raise InvalidInputError(msg)
+        _check_attribute_names(condition)
         built = ConditionExpressionBuilder().build_expression(condition)
         names: dict[str, str] = built.attribute_name_placeholders
         values: dict[str, Any] = built.attribute_value_placeholders
-        attribute = "value"
+        last_name = "value"
 
         def rename(match: re.Match[str]) -> str:
-            nonlocal attribute
+            nonlocal last_name
             token = match.group()
             if token.startswith("#"):
-                attribute = names[token]
-                return self.name(attribute)
-            return self.value(_required(values[token], attribute))
+                last_name = names[token]
+                return self.name(last_name)
+            return self.value(_required(values[token], last_name))
 
         return _BOTO3_PLACEHOLDER.sub(rename, built.condition_expression)
 
@@ -140,11 +156,38 @@ class ExpressionBuilder:
         return request
 
 
-def check_filter(condition: object) -> ConditionBase:
-    """``condition`` as a boto3 condition to filter by.
+def check_conditions(conditions: object) -> list[AttributeCondition | ConditionBase]:
+    """``conditions`` as a list of conditions that must all hold.
 
     Raises:
-        InvalidInputError: Not a boto3 condition (``Attr("status").eq("open")``).
+        InvalidInputError: Neither a boto3 condition nor an iterable of conditions.
+    """
+    if isinstance(conditions, (ConditionBase, AttributeCondition)):
+        return [conditions]
+    if isinstance(conditions, (str, bytes)) or not hasattr(conditions, "__iter__"):
+        msg = (
+            "conditions must be a boto3 condition or a sequence of AttributeCondition, "
+            f"got {conditions!r}"
+        )
+        raise InvalidInputError(msg)
+    checked: list[AttributeCondition | ConditionBase] = []
+    for condition in conditions:
+        if not isinstance(condition, (ConditionBase, AttributeCondition)):
+            msg = (
+                "each condition must be an AttributeCondition or a boto3 condition, "
+                f"got {condition!r}"
+            )
+            raise InvalidInputError(msg)
+        checked.append(condition)
+    return checked
+
+
+def check_filter(condition: object) -> ConditionBase:
+    """``condition`` as a boto3 condition to filter by, its attribute paths checked.
+
+    Raises:
+        InvalidInputError: Not a boto3 condition (``Attr("status").eq("open")``), or a
+            path with an empty step.
     """
     if not isinstance(condition, ConditionBase):
         msg = (
@@ -152,18 +195,16 @@ def check_filter(condition: object) -> ConditionBase:
             f"Attr('status').eq('open'), got {condition!r}"
         )
         raise InvalidInputError(msg)
+    condition_attributes(condition)
     return condition
 
 
-def condition_attributes(condition: object) -> set[str]:
+def condition_attributes(condition: ConditionBase) -> set[str]:
     """The top-level attributes a boto3 condition names (``a`` for ``Attr("a.b[0]")``).
 
     Raises:
-        InvalidInputError: Not a boto3 condition, or an empty or ill-formed attribute name.
+        InvalidInputError: An empty or ill-formed attribute path.
     """
-    if not isinstance(condition, ConditionBase):
-        msg = f"expected a boto3 condition such as Attr('status').eq('open'), got {condition!r}"
-        raise InvalidInputError(msg)
     found: set[str] = set()
     for part in condition.get_expression()["values"]:
         if isinstance(part, ConditionBase):
@@ -178,6 +219,20 @@ def condition_attributes(condition: object) -> set[str]:
                 raise InvalidInputError(msg)
             found.add(_PATH_STEP.split(name, maxsplit=1)[0])
     return found
+
+
+def _check_attribute_names(condition: ConditionBase) -> None:
+    for part in condition.get_expression()["values"]:
+        if isinstance(part, ConditionBase):
+            _check_attribute_names(part)
+        elif isinstance(part, AttributeBase):
+            name = part.name
+            if not isinstance(name, str) or not name:
+                msg = f"a condition names an empty attribute: {condition!r}"
+                raise InvalidInputError(msg)
+            if not is_utf8(name):
+                msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
+                raise InvalidInputError(msg)
 
 
 def _required(value: Any, attribute: str) -> AttributeValue:  # noqa: ANN401
