@@ -601,6 +601,35 @@ CASES: list[Case] = [
         sends=("TransactWriteItems",),
         needs="transactions",
     ),
+    # --- cursor tokens --------------------------------------------------------------------
+    Case(
+        "query_by_pk: cursor not a token",
+        "query_by_pk",
+        lambda w: w.service.query_by_pk(w.seeded, Note, limit=1, cursor="not-a-cursor!"),
+        DynamoDBValidationError,
+        "it does not decode",
+    ),
+    Case(
+        "query_by_pk: cursor a dict",
+        "query_by_pk",
+        lambda w: w.service.query_by_pk(w.seeded, Note, cursor=w.cursors["seeded"]),  # type: ignore[call-overload]
+        DynamoDBValidationError,
+        "cursor must be a token from next_cursor",
+    ),
+    Case(
+        "query_by_pk_and_sk: cursor and last_evaluated_key together",
+        "query_by_pk_and_sk",
+        lambda w: w.service.query_by_pk_and_sk(
+            w.seeded,
+            SortKeyCondition(operator="ge", value="a"),
+            Note,
+            1,
+            w.cursors["seeded"],
+            cursor="eyJrIjp7fSwicSI6IiJ9",
+        ),
+        DynamoDBValidationError,
+        "give cursor or last_evaluated_key, not both",
+    ),
     # --- filters --------------------------------------------------------------------------
     Case(
         "query_by_pk: filter on the sort key",

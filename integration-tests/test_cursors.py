@@ -127,7 +127,9 @@ async def test_signed_tokens_refuse_alteration_forgery_and_foreign_secrets(
     token = (await signing.query_by_pk(pk, Note, limit=1)).next_cursor
     assert token is not None
     unsigned = (await service.query_by_pk(pk, Note, limit=1)).next_cursor
-    foreign_settings = config.model_copy(update={"cursor_secret": SecretStr("another-secret-entirely")})
+    foreign_settings = config.model_copy(
+        update={"cursor_secret": SecretStr("another-secret-entirely")}
+    )
     async with DynamoDBService(LoggingService(), foreign_settings) as foreign:
         foreign_token = (await foreign.query_by_pk(pk, Note, limit=1)).next_cursor
     cases = {
@@ -156,3 +158,10 @@ async def test_the_secret_is_never_shown_or_logged(
             await signing.query_by_pk(partitions[0], Note, cursor=f"{page.next_cursor}x")
     assert SECRET not in str(caught.value)
     assert all(SECRET not in record.getMessage() for record in caplog.records)
+
+
+def test_a_short_cursor_secret_is_refused(config: DynamoDBConfig) -> None:
+    fields = {**config.model_dump(), "cursor_secret": "too-short"}
+    with pytest.raises(ValueError, match="at least 16") as caught:
+        DynamoDBConfig.model_validate(fields)
+    assert "too-short" not in str(caught.value)

@@ -2,7 +2,7 @@
 
 One `DynamoDBService` is opened in a ``cleanup_ctx`` generator and shared by every request
 through an ``AppKey``; a middleware turns the library's errors into HTTP statuses with
-fixed messages (nothing internal reaches the client). The domain (models, keys, cursors)
+fixed messages (nothing internal reaches the client). The domain (models, keys)
 is the FastAPI example's own. From the repository root:
 
     python -m examples.aiohttp_app.run_local        # throwaway moto server and table
@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Final, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from examples.fastapi_app.cursors import InvalidCursorError, decode_cursor, encode_cursor
 from examples.fastapi_app.schemas import (
     Account,
     AccountIn,
@@ -182,16 +181,16 @@ async def list_accounts(request: web.Request) -> web.Response:
             account_pk(request.match_info["owner"]),
             Account,
             limit=limit,
-            last_evaluated_key=decode_cursor(cursor),
+            cursor=cursor,
         )
-    except (InvalidCursorError, DynamoDBValidationError):
+    except DynamoDBValidationError:
         if cursor is None:
             raise
         return json_error(HTTPStatus.UNPROCESSABLE_ENTITY, "invalid cursor")
     return reply(
         AccountPage(
             items=[AccountOut.of(account) for account in page.items],
-            next_cursor=encode_cursor(page.last_evaluated_key),
+            next_cursor=page.next_cursor,
         )
     )
 

@@ -1,4 +1,4 @@
-"""A FastAPI service on lvrgd-common: an owner's profile and accounts, paged lists, imports, transfers.
+"""A FastAPI service on lvrgd-common: profiles and accounts, paged lists, imports, transfers.
 
 One `DynamoDBService` is opened in the lifespan hook and shared by every request (it is
 safe for concurrent use and holds the HTTP connection pool); the library's errors become
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 
 from examples.fastapi_app.http_errors import install_error_handlers, json_error
 from examples.fastapi_app.schemas import (
+    PROFILE_SK,
     Account,
     AccountIn,
     AccountOut,
@@ -31,7 +32,6 @@ from examples.fastapi_app.schemas import (
     AccountPatch,
     ImportRequest,
     ImportResult,
-    PROFILE_SK,
     OwnerItem,
     OwnerOverview,
     Profile,
