@@ -37,6 +37,8 @@ def config() -> DynamoDBConfig:
         batch_backoff_base=0.001,
         batch_backoff_max=0.004,
         batch_max_attempts=4,
+        # The stub stands in for the aioboto3 client, so every request must go through it.
+        fast_path=False,
     )
 
 

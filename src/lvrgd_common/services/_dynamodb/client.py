@@ -11,26 +11,29 @@ from __future__ import annotations
 
 import platform
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aioboto3
 import aiobotocore
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
+from botocore.httpsession import get_cert_path
 from botocore.serialize import JSONSerializer
 
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
 from lvrgd_common.services._dynamodb.redaction import CredentialMask
-from lvrgd_common.services._dynamodb.signing import signature_version
+from lvrgd_common.services._dynamodb.signing import SHARED_KEYS, signature_version
 from lvrgd_common.services._dynamodb.wire import PassThroughParserFactory, PassThroughSerializer
 
 if TYPE_CHECKING:
+    from botocore.credentials import Credentials
     from pydantic import SecretStr
     from types_aiobotocore_dynamodb import DynamoDBClient
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
 
-__all__ = ["open_client"]
+__all__ = ["OpenedClient", "open_client"]
 
 # Set as the whole User-Agent (the session appends botocore's name and version): botocore
 # otherwise rebuilds its default one from some forty components, twice per request, about
@@ -40,10 +43,23 @@ USER_AGENT = (
 )
 
 
-async def open_client(config: DynamoDBConfig) -> tuple[DynamoDBClient, AsyncExitStack]:
+@dataclass(frozen=True, slots=True)
+class OpenedClient:
+    """An open client, the stack that closes it, and what the lean path borrows of it."""
+
+    client: DynamoDBClient
+    stack: AsyncExitStack
+    credentials: Credentials | None
+    """The session's credentials, the very object the client signs with (None: none found)."""
+    ca_bundle: str | None
+    """The CA bundle botocore verifies TLS with (``AWS_CA_BUNDLE``, profile, certifi)."""
+
+
+async def open_client(config: DynamoDBConfig) -> OpenedClient:
     """The client, and the stack that closes it (and its connections) when closed.
 
-    Sends no request.
+    Sends no request (credentials from a profile or the environment are read, as botocore
+    reads them when it creates a client).
 
     Raises:
         DynamoDBServiceError: The client cannot be created (e.g. a malformed endpoint).
@@ -80,10 +96,12 @@ async def open_client(config: DynamoDBConfig) -> tuple[DynamoDBClient, AsyncExit
     )
     mask.attach()
     stack.callback(mask.detach)
+    stack.callback(SHARED_KEYS.clear)
     try:
         client: DynamoDBClient = await stack.enter_async_context(
             session.client("dynamodb", endpoint_url=config.endpoint_url, config=botocore_config)
         )
+        credentials = await botocore_session.get_credentials() if config.fast_path else None
     except (*TRANSLATED_ERRORS, ValueError) as exc:
         await stack.aclose()
         raise translate_error(exc, "open") from exc
@@ -91,7 +109,10 @@ async def open_client(config: DynamoDBConfig) -> tuple[DynamoDBClient, AsyncExit
     # JSON serializer that PassThroughSerializer extends.
     if type(getattr(client, "_serializer", None)) is JSONSerializer:
         client._serializer = PassThroughSerializer()  # type: ignore[attr-defined]  # noqa: SLF001
-    return client, stack
+    ca_bundle = get_cert_path(botocore_session.get_config_variable("ca_bundle") or True)
+    return OpenedClient(
+        client, stack, credentials, ca_bundle if isinstance(ca_bundle, str) else None
+    )
 
 
 def _secret(value: SecretStr | None) -> str | None:
