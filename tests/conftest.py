@@ -8,6 +8,7 @@ import pytest
 
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
 from tests.fakes import FakeDynamoDB, FakeSessionFactory
+from tests.http_server import Server, serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -49,3 +50,10 @@ async def service(
     async with DynamoDBService(LoggingService("lvrgd_common.unit"), config) as opened:
         assert len(sessions.made) == 1, "the service must talk to the stub"
         yield opened
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    """A scripted local HTTP server in DynamoDB's place."""
+    async with serving() as started:
+        yield started

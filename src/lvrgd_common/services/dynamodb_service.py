@@ -129,7 +129,7 @@ class DynamoDBService:
                     operation="open", reason="the service is closed; create a new one"
                 )
             if self._transport is None:
-                self._transport, self._stack = await open_transport(self._config)
+                self._transport, self._stack = await open_transport(self._config, self._logger)
         return self
 
     async def close(self) -> None:

@@ -54,6 +54,7 @@ from botocore.parsers import ResponseParserError
 from yarl import URL
 
 from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
+from lvrgd_common.services._dynamodb.tuning import USER_AGENT
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -235,6 +236,7 @@ class LeanTransport:
             keys=self.keys,
         )
         headers["Accept-Encoding"] = "identity"
+        headers["User-Agent"] = USER_AGENT
         status, reason, answer_headers, content = await self._post(headers, body)
         checksum = answer_headers.get("x-amz-crc32")
         if checksum is not None and crc32(content) != int(checksum):

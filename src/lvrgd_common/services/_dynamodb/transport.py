@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
+    from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["ClientTransport", "Transport", "open_transport"]
 
@@ -50,13 +51,15 @@ class ClientTransport:
         return response
 
 
-async def open_transport(config: DynamoDBConfig) -> tuple[Transport, AsyncExitStack]:
+async def open_transport(
+    config: DynamoDBConfig, logger: LoggerProtocol
+) -> tuple[Transport, AsyncExitStack]:
     """The transport ``config`` asks for, and the stack that closes it; sends no request.
 
     Raises:
         DynamoDBServiceError: The client cannot be created (e.g. a malformed endpoint).
     """
-    opened = await open_client(config)
+    opened = await open_client(config, logger)
     client_transport = ClientTransport(opened.client)
     if not config.fast_path:
         return client_transport, opened.stack
