@@ -287,3 +287,19 @@ def test_signing_keys_are_per_secret_date_region_and_service() -> None:
     }
     assert first not in others
     assert len(others) == 4
+
+
+async def test_the_environments_proxy_is_honoured_unless_no_proxy_exempts_the_host(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As botocore does; read once at open, not per request."""
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with opened("http://dynamodb.invalid", config()) as lean:
+        await lean.transport.send("get_item", {})
+    assert server.received[0].headers["Host"] == "dynamodb.invalid"
+    exempt = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with opened(exempt, config(max_attempts=1)) as lean:
+        with pytest.raises(EndpointConnectionError):
+            await lean.transport.send("get_item", {})
+    assert len(server.received) == 1

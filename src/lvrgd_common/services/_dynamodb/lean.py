@@ -29,6 +29,7 @@ import base64
 import random
 import socket
 import ssl
+import urllib.request
 from binascii import crc32
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
@@ -179,8 +180,12 @@ class LeanTransport:
             # botocore asks for the body as is (the checksum is over those bytes).
             auto_decompress=False,
             skip_auto_headers=("User-Agent",),
-            trust_env=True,
+            # With trust_env, aiohttp looks the proxy and .netrc up in a thread for every
+            # request (two thread hand-offs, a sixth of a GetItem's CPU); the environment's
+            # proxy for the endpoint is read once here instead, as botocore honours it.
+            trust_env=False,
         )
+        self._proxy = _environment_proxy(url)
 
     async def aclose(self) -> None:
         """Close the HTTP session and its connections; forget the signing keys."""
@@ -270,7 +275,9 @@ class LeanTransport:
         """``(status, reason, headers, body)``; transport failures as botocore's errors."""
         url = self._url
         try:
-            async with self._http.post(self._request_url, data=body, headers=headers) as answer:
+            async with self._http.post(
+                self._request_url, data=body, headers=headers, proxy=self._proxy
+            ) as answer:
                 content = await answer.read()
                 answer_headers = {
                     name.decode("latin-1").lower(): value.decode("latin-1")
@@ -301,6 +308,14 @@ class LeanTransport:
             raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
         except aiohttp.ClientError as exc:
             raise HTTPClientError(error=exc) from exc
+
+
+def _environment_proxy(url: URL) -> str | None:
+    """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for ``url``, unless ``NO_PROXY`` exempts it."""
+    host = url.host or ""
+    if not host or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(url.scheme)
 
 
 def _base64(value: Any) -> str:  # noqa: ANN401 - what orjson cannot serialize
