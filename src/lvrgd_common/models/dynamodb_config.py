@@ -67,6 +67,11 @@ class DynamoDBConfig(BaseModel):
     cursor_secret: SecretStr | None = Field(default=None, min_length=16)
     """Signs ``next_cursor`` tokens (HMAC-SHA256): an altered, forged or foreign token is
     refused. At least 16 characters; never shown in ``repr`` or logs."""
+    fast_path: bool = True
+    """Send the item operations (get, put, update, delete, query, scan, batches,
+    transactions) as plain signed JSON over aiohttp, on the credentials, region and
+    endpoint aioboto3 resolves; off, every request goes through the aioboto3 client.
+    Results, errors, retries, timeouts and log records are the same either way."""
 
     @classmethod
     def from_env(
