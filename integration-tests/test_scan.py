@@ -67,7 +67,10 @@ def _stored(n: int) -> Row | Odd:
 async def table(
     own_table: Callable[[], AbstractAsyncContextManager[DynamoDBConfig]],
 ) -> AsyncIterator[DynamoDBConfig]:
-    async with own_table() as settings:
+    async with own_table() as created:
+        # A server scanning thousands of items on a busy 2-core machine may take a while
+        # to answer one page: a generous read timeout keeps the tests off the clock.
+        settings = created.model_copy(update={"read_timeout": 60.0})
         async with DynamoDBService(LoggingService(), settings) as service:
             await service.batch_write([_stored(n) for n in range(ITEMS)])
         yield settings
@@ -166,7 +169,10 @@ async def test_cancelling_the_consumer_cancels_every_segment(
     async with DynamoDBService(LoggingService(), through(table, proxy)) as service:
         before = asyncio.all_tasks()
         consumer = asyncio.create_task(consume(service))
-        await got_items.wait()
+        waiting = asyncio.create_task(got_items.wait())
+        await asyncio.wait([waiting, consumer], return_when=asyncio.FIRST_COMPLETED)
+        waiting.cancel()
+        assert not consumer.done(), consumer  # a failed scan shows its error here
         consumer.cancel()
         with pytest.raises(asyncio.CancelledError):
             await consumer
