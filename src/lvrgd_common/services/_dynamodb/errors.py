@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import ClientError as AiohttpClientError
 from botocore.exceptions import (
@@ -25,6 +25,9 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBUnavailableError,
     DynamoDBValidationError,
 )
+
+if TYPE_CHECKING:
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
 
 __all__ = ["TRANSLATED_ERRORS", "translate_error"]
 
@@ -53,7 +56,7 @@ ERROR_CLASSES: Final[dict[str, type[DynamoDBServiceError]]] = {
 
 
 def translate_error(
-    exc: BaseException, operation: str, pk: str | None = None, sk: str | None = None
+    exc: BaseException, operation: str, pk: KeyValue | None = None, sk: KeyValue | None = None
 ) -> DynamoDBServiceError:
     """The domain exception for a failed request; the caller raises it ``from exc``."""
     if isinstance(exc, ClientError):
@@ -73,7 +76,7 @@ def translate_error(
 
 
 def _from_client_error(
-    exc: ClientError, operation: str, pk: str | None, sk: str | None
+    exc: ClientError, operation: str, pk: KeyValue | None, sk: KeyValue | None
 ) -> DynamoDBServiceError:
     error = exc.response.get("Error", {})
     code = error.get("Code") or None
