@@ -44,18 +44,26 @@ from lvrgd_common.services._dynamodb.queries import (
     walk,
 )
 from lvrgd_common.services._dynamodb.requests import (
-    MAX_CLIENT_REQUEST_TOKEN,
+    CAPACITY_APIS,
     Key,
+    batch_get_request,
+    batch_write_request,
     check_keys,
     check_model_class,
     check_page_size,
+    delete_entry,
     delete_request,
     encoded_item,
+    get_request,
     key_values,
+    put_entry,
     put_request,
-    transact_get_items,
-    transact_write_items,
+    query_request,
+    transact_get_request,
+    transact_write_request,
     transaction_key_values,
+    unprocessed_get_keys,
+    unprocessed_write_keys,
     update_request,
 )
 
@@ -103,9 +111,7 @@ class DynamoDBService:
         self._backoff = Backoff(
             config.batch_max_attempts, config.batch_backoff_base, config.batch_backoff_max
         )
-        self._extra: dict[str, Any] = (
-            {"ReturnConsumedCapacity": "TOTAL"} if config.return_consumed_capacity else {}
-        )
+        self._capacity = config.return_consumed_capacity
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._client else "new"
@@ -166,8 +172,7 @@ class DynamoDBService:
         pk, sk = getattr(item, "pk", None), getattr(item, "sk", None)
         with self._operation("save", pk, sk) as op:
             _, encoded = encoded_item(item, await self._table_keys(op, pk, sk))
-            request = {**put_request(self._table, encoded, conditions), **self._extra}
-            await self._send(op, "put_item", request)
+            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
 
     async def get_one(
         self,
@@ -185,13 +190,7 @@ class DynamoDBService:
         with self._operation("get_one", pk, sk) as op:
             check_model_class(model_class)
             keys = await self._table_keys(op, pk, sk)
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "Key": keys.encode(pk, sk),
-                **self._extra,
-            }
-            if consistent_read:
-                request["ConsistentRead"] = True
+            request = get_request(self._table, keys, (pk, sk), consistent_read=consistent_read)
             raw = (await self._send(op, "get_item", request)).get("Item")
             op.fields["found"] = raw is not None
             return None if raw is None else _decode(op, keys, raw, model_class)
@@ -210,7 +209,7 @@ class DynamoDBService:
         """
         with self._operation("delete", pk, sk) as op:
             keys = await self._table_keys(op, pk, sk)
-            request = {**delete_request(self._table, keys, (pk, sk), conditions), **self._extra}
+            request = delete_request(self._table, keys, (pk, sk), conditions)
             await self._send(op, "delete_item", request)
 
     async def update(
@@ -233,10 +232,7 @@ class DynamoDBService:
         """
         with self._operation("update", pk, sk) as op:
             keys = await self._table_keys(op, pk, sk)
-            request = {
-                **update_request(self._table, keys, (pk, sk), updates, conditions),
-                **self._extra,
-            }
+            request = update_request(self._table, keys, (pk, sk), updates, conditions)
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
@@ -365,16 +361,13 @@ class DynamoDBService:
             values += cursor.values()
         table_keys = await self._table_keys(op, *values)
         keys = await self._index_keys(op, index_name, table_keys)
-        request: dict[str, Any] = {"TableName": self._table, **self._extra}
-        if index_name is not None:
-            request["IndexName"] = index_name
-        if not scan_forward:
-            request["ScanIndexForward"] = False
-        if consistent_read:
-            if keys.is_global:
-                msg = f"consistent reads are not supported on global secondary index {index_name!r}"
-                raise InvalidInputError(msg)
-            request["ConsistentRead"] = True
+        request = query_request(
+            self._table,
+            index_name,
+            is_global=keys.is_global,
+            scan_forward=scan_forward,
+            consistent_read=consistent_read,
+        )
         return QueryPlan(
             keys, pk, condition, request, scan_forward=scan_forward, table_keys=table_keys
         )
@@ -470,7 +463,7 @@ class DynamoDBService:
                 op,
                 keys,
                 list(encoded),
-                lambda key: {"PutRequest": {"Item": encoded[key]}},
+                lambda key: put_entry(encoded[key]),
                 originals.__getitem__,
             )
 
@@ -487,7 +480,7 @@ class DynamoDBService:
                 op,
                 table_keys,
                 list(unique),
-                lambda key: {"DeleteRequest": {"Key": table_keys.encode(*key)}},
+                partial(delete_entry, table_keys),
                 unique.__getitem__,
             )
 
@@ -502,10 +495,9 @@ class DynamoDBService:
         table = self._table
 
         async def send(chunk: list[Key]) -> list[Key]:
-            body = {"RequestItems": {table: [request_of(key) for key in chunk]}, **self._extra}
+            body = batch_write_request(table, [request_of(key) for key in chunk])
             response = await self._send(op, "batch_write_item", body)
-            unprocessed = response.get("UnprocessedItems", {}).get(table, [])
-            return [_write_request_key(table_keys, request) for request in unprocessed]
+            return unprocessed_write_keys(response, table, table_keys)
 
         outcomes = await self._run_chunks(op, send, keys, MAX_BATCH_WRITE)
         _raise_unfinished(op, outcomes, len(keys), original_of)
@@ -537,10 +529,7 @@ class DynamoDBService:
             table = self._table
 
             async def send(chunk: list[Key]) -> list[Key]:
-                request: dict[str, Any] = {"Keys": [table_keys.encode(pk, sk) for pk, sk in chunk]}
-                if consistent_read:
-                    request["ConsistentRead"] = True
-                body = {"RequestItems": {table: request}, **self._extra}
+                body = batch_get_request(table, table_keys, chunk, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
                 for raw in response.get("Responses", {}).get(table, []):
                     key = table_keys.key_of(raw)
@@ -548,8 +537,7 @@ class DynamoDBService:
                         found[key] = decode_model(model_class, table_keys.loaded(raw))
                     except ValidationError:
                         unfit[key] = raw
-                unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
-                return [table_keys.key_of(key) for key in unprocessed.get("Keys", [])]
+                return unprocessed_get_keys(response, table, table_keys)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
             given = {key: key for key in unique}
@@ -593,15 +581,7 @@ class DynamoDBService:
         """
         with self._operation("transact_write", operations=len(operations)) as op:
             keys = await self._table_keys(op, *transaction_key_values(operations))
-            request: dict[str, Any] = {
-                "TransactItems": transact_write_items(self._table, keys, operations),
-                **self._extra,
-            }
-            if client_request_token is not None:
-                if not 1 <= len(client_request_token) <= MAX_CLIENT_REQUEST_TOKEN:
-                    msg = f"client_request_token must be 1 to {MAX_CLIENT_REQUEST_TOKEN} characters"
-                    raise InvalidInputError(msg)
-                request["ClientRequestToken"] = client_request_token
+            request = transact_write_request(self._table, keys, operations, client_request_token)
             if operations:
                 await self._send(op, "transact_write_items", request)
 
@@ -612,11 +592,10 @@ class DynamoDBService:
         with self._operation("transact_get", keys=len(keys)) as op:
             check_model_class(model_class)
             table_keys = await self._table_keys(op, *key_values(keys))
-            entries = transact_get_items(self._table, table_keys, keys)
-            if not entries:
+            request = transact_get_request(self._table, table_keys, keys)
+            if not request["TransactItems"]:
                 return []
-            body = {"TransactItems": entries, **self._extra}
-            responses = (await self._send(op, "transact_get_items", body)).get("Responses", [])
+            responses = (await self._send(op, "transact_get_items", request)).get("Responses", [])
             items = [entry["Item"] for entry in responses if entry.get("Item")]
             op.fields["found"] = len(items)
             return [_decode(op, table_keys, raw, model_class) for raw in items]
@@ -663,6 +642,8 @@ class DynamoDBService:
         if client is None:
             reason = "the service was closed"
             raise op.error(reason, DynamoDBServiceError)
+        if self._capacity and api in CAPACITY_APIS:
+            request = {**request, "ReturnConsumedCapacity": "TOTAL"}
         try:
             response: dict[str, Any] = await getattr(client, api)(**request)
         except Exception as exc:
@@ -680,14 +661,6 @@ def _decode(op: OperationLog, keys: TableKeys, raw: Item, model_class: type[T]) 
         pk, sk = keys.key_values_of(raw)
         reason = f"the stored item does not fit {model_class.__name__}: {exc}"
         raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=reason) from exc
-
-
-def _write_request_key(keys: TableKeys, request: Mapping[str, Any]) -> Key:
-    if "PutRequest" in request:
-        item = request["PutRequest"]["Item"]
-    else:
-        item = request["DeleteRequest"]["Key"]
-    return keys.key_of(item)
 
 
 def _raise_unfinished(
