@@ -14,6 +14,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBDecodeError,
     DynamoDBItemNotFoundError,
     DynamoDBServiceError,
+    DynamoDBValidationError,
 )
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
 from lvrgd_common.models.pagination_result import PaginationResult
@@ -33,7 +34,7 @@ from lvrgd_common.services._dynamodb.codec import (
     Item,
     decode_model,
 )
-from lvrgd_common.services._dynamodb.errors import translate_error
+from lvrgd_common.services._dynamodb.errors import is_key_schema_mismatch, translate_error
 from lvrgd_common.services._dynamodb.keys import KeySchemaError, TableKeys
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
@@ -649,9 +650,27 @@ class DynamoDBService:
         except Exception as exc:
             # Whatever the client raises (botocore, aiohttp, or a parser tripping over a
             # malformed answer) leaves as a DynamoDBServiceError with the cause chained.
-            raise translate_error(exc, op.name, op.pk, op.sk) from exc
+            error = translate_error(exc, op.name, op.pk, op.sk)
+            if api != "describe_table" and is_key_schema_mismatch(error):
+                error = await self._naming_key_schema(op, error)
+            raise error from exc
         op.note_response(response)
         return response
+
+    async def _naming_key_schema(
+        self, op: OperationLog, error: DynamoDBServiceError
+    ) -> DynamoDBServiceError:
+        """The server refused a key sent unchecked (the schema unread): say what it is."""
+        if self._schemas is None:
+            try:
+                await self._ensure_described(op)
+            except DynamoDBServiceError:
+                return error
+        keys = self._keys
+        reason = f"{error.reason} ({keys.problem or keys.schema})"
+        return DynamoDBValidationError(
+            operation=op.name, pk=op.pk, sk=op.sk, reason=reason, error_code=error.error_code
+        )
 
 
 def _decode(op: OperationLog, keys: TableKeys, raw: Item, model_class: type[T]) -> T:

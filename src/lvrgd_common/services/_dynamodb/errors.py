@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import ClientError as AiohttpClientError
@@ -29,7 +30,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 if TYPE_CHECKING:
     from lvrgd_common.models.dynamodb_base_model import KeyValue
 
-__all__ = ["TRANSLATED_ERRORS", "translate_error"]
+__all__ = ["TRANSLATED_ERRORS", "is_key_schema_mismatch", "translate_error"]
 
 # Transport failures below botocore that mean DynamoDB could not be reached.
 _TRANSPORT_ERRORS: Final = (AiohttpClientError, OSError, TimeoutError)
@@ -53,6 +54,20 @@ ERROR_CLASSES: Final[dict[str, type[DynamoDBServiceError]]] = {
     "TransactionInProgressException": DynamoDBTransactionError,
     "IdempotentParameterMismatchException": DynamoDBTransactionError,
 }
+
+# What DynamoDB (and moto, dynalite) say when a request's key does not fit the table's.
+_KEY_SCHEMA_MISMATCH: Final = re.compile(
+    "key element does not match the schema|Missing the key|Type mismatch for key"
+    "|missed key schema element|does not match schema type|required keys? w[ae]re? not given",
+    re.IGNORECASE,
+)
+
+
+def is_key_schema_mismatch(error: DynamoDBServiceError) -> bool:
+    """Whether DynamoDB refused a request because its key does not fit the table."""
+    return isinstance(error, DynamoDBValidationError) and bool(
+        _KEY_SCHEMA_MISMATCH.search(error.reason)
+    )
 
 
 def translate_error(
