@@ -46,6 +46,7 @@ __all__ = [
     "key_value_from_json",
     "key_value_to_json",
     "kind_of",
+    "sendable_key",
 ]
 
 Key: TypeAlias = tuple[Any, Any]
@@ -129,6 +130,22 @@ def decoded_key_value(value: AttributeValue) -> str | Decimal | bytes:
 def comparable(value: AttributeValue) -> str | Decimal | bytes:
     """A key AttributeValue as a Python value that sorts the way DynamoDB sorts it."""
     return decoded_key_value(value)
+
+
+def sendable_key(key: Mapping[str, AttributeValue] | None) -> Item | None:
+    """A key from a response, ready to send back (``ExclusiveStartKey``).
+
+    The pass-through parser leaves binary values as base64 text; sent as text, botocore
+    would encode them once more and the server would not know the key.
+    """
+    if key is None:
+        return None
+    return {
+        name: {"B": base64.b64decode(value["B"])}
+        if "B" in value and isinstance(value["B"], str)
+        else value
+        for name, value in key.items()
+    }
 
 
 def key_value_to_json(value: AttributeValue) -> str | int:

@@ -27,6 +27,7 @@ from lvrgd_common.services._dynamodb.keys import (
     encode_key_value,
     key_value_from_json,
     key_value_to_json,
+    sendable_key,
 )
 
 if TYPE_CHECKING:
@@ -324,7 +325,7 @@ async def walk(
             response = await send(call)
             seen += response.get("Count", 0)
             yield response
-            exclusive_start = response.get("LastEvaluatedKey")
+            exclusive_start = sendable_key(response.get("LastEvaluatedKey"))
             if total is not None and seen >= total:
                 return
             if exclusive_start is None:
