@@ -3,9 +3,11 @@
 from decimal import Decimal
 from typing import Any, Literal, Self
 
+from boto3.dynamodb.conditions import ConditionBase
 from pydantic import (
     BaseModel,
     ConfigDict,
+    InstanceOf,
     SerializeAsAny,
     StrictBytes,
     StrictInt,
@@ -43,8 +45,9 @@ class TransactionWriteItem(BaseModel):
     Keys are strings, numbers or bytes, as the table's key schema says; on a table without
     a sort key, ``sk=None`` is given explicitly.
 
-    ``conditions`` may be added to any operation; all must hold or the transaction is
-    cancelled. A put that must not overwrite uses
+    ``conditions`` may be added to any operation, as `AttributeCondition` values that must
+    all hold or as a boto3 condition (``Attr("status").eq("open") | Attr("retries").lt(3)``);
+    when one does not hold, the transaction is cancelled. A put that must not overwrite uses
     ``AttributeCondition(attribute="pk", operator="not_exists")``.
 
     Raises:
@@ -59,7 +62,9 @@ class TransactionWriteItem(BaseModel):
     pk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
     sk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
     updates: dict[str, Any] | None = None
-    conditions: tuple[AttributeCondition, ...] = ()
+    conditions: (
+        InstanceOf[ConditionBase] | tuple[AttributeCondition | InstanceOf[ConditionBase], ...]
+    ) = ()
 
     @model_validator(mode="after")
     def _check_shape(self) -> Self:

@@ -75,9 +75,9 @@ if TYPE_CHECKING:
 
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+    from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -161,9 +161,7 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    async def save(
-        self, item: DynamoDBBaseModel, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    async def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
         """Put the whole item, replacing any stored item with the same key.
 
         Raises:
@@ -197,11 +195,7 @@ class DynamoDBService:
             return None if raw is None else _decode(op, keys, raw, model_class)
 
     async def delete(
-        self,
-        pk: KeyValue,
-        sk: KeyValue | None,
-        *,
-        conditions: Sequence[AttributeCondition] = (),
+        self, pk: KeyValue, sk: KeyValue | None, *, conditions: Conditions = ()
     ) -> None:
         """Delete the item; deleting an absent item is not an error.
 
@@ -219,7 +213,7 @@ class DynamoDBService:
         sk: KeyValue | None,
         updates: Mapping[str, Any],
         *,
-        conditions: Sequence[AttributeCondition] = (),
+        conditions: Conditions = (),
     ) -> None:
         """SET each attribute of an existing item; a value None removes the attribute.
 

@@ -26,7 +26,7 @@ from lvrgd_common.services._dynamodb.keys import Key, TableKeys
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
+    from lvrgd_common.services._dynamodb.expressions import Conditions
 
 __all__ = [
     "CAPACITY_APIS",
@@ -129,7 +129,7 @@ def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
 def _with_conditions(
     request: dict[str, Any],
     builder: ExpressionBuilder,
-    conditions: Iterable[AttributeCondition],
+    conditions: Conditions,
     required: Sequence[str] = (),
 ) -> dict[str, Any]:
     clauses = [*required, *builder.conditions(conditions)]
@@ -221,18 +221,13 @@ def unprocessed_get_keys(
     return [table_keys.key_of(key) for key in unprocessed.get("Keys", [])]
 
 
-def put_request(
-    table: str, item: Item, conditions: Iterable[AttributeCondition] = ()
-) -> dict[str, Any]:
+def put_request(table: str, item: Item, conditions: Conditions = ()) -> dict[str, Any]:
     """A Put (PutItem or transaction entry) of an encoded item."""
     return _with_conditions({"TableName": table, "Item": item}, ExpressionBuilder(), conditions)
 
 
 def delete_request(
-    table: str,
-    table_keys: TableKeys,
-    key: Key,
-    conditions: Iterable[AttributeCondition] = (),
+    table: str, table_keys: TableKeys, key: Key, conditions: Conditions = ()
 ) -> dict[str, Any]:
     """A Delete of one key."""
     request = {"TableName": table, "Key": table_keys.encode(*key)}
@@ -244,7 +239,7 @@ def update_request(
     table_keys: TableKeys,
     key: Key,
     updates: Mapping[str, Any],
-    conditions: Iterable[AttributeCondition] = (),
+    conditions: Conditions = (),
 ) -> dict[str, Any]:
     """An Update that SETs each attribute (REMOVE for None) of an item that must exist.
 
