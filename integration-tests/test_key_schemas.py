@@ -30,6 +30,7 @@ from lvrgd_common import (
     SortKeyCondition,
     TransactionWriteItem,
 )
+from lvrgd_common.testing import IndexSpec, create_table, delete_table
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
@@ -510,3 +511,63 @@ async def test_index_key_values_of_the_wrong_type_are_refused(
         await indexed.query_by_pk_and_sk(
             pk, SortKeyCondition(operator="eq", value=1), Ranked, index_name="by_blob"
         )
+
+
+# --- the testing helper --------------------------------------------------------------------
+
+
+async def test_create_table_makes_any_key_schema(base_config: DynamoDBConfig) -> None:
+    readings = base_config.model_copy(
+        update={
+            "table_name": f"lvrgd-keys-helper-{uuid.uuid4().hex[:8]}",
+            "partition_key_name": "device",
+            "sort_key_name": "at",
+        }
+    )
+    profiles = base_config.model_copy(
+        update={
+            "table_name": f"lvrgd-keys-helper-{uuid.uuid4().hex[:8]}",
+            "partition_key_name": "id",
+            "sort_key_name": None,
+        }
+    )
+    await create_table(
+        readings,
+        partition_key_type="B",
+        sort_key_type="N",
+        global_indexes=[
+            IndexSpec(name="by_rank", hash_key="kind", range_key="rank", range_type="N")
+        ],
+        local_indexes=[
+            IndexSpec(name="by_tag", hash_key="device", range_key="tag", range_type="B")
+        ],
+    )
+    await create_table(profiles)
+    try:
+        async with raw_client(base_config) as client:
+            table = (await client.describe_table(TableName=readings.table_name))["Table"]
+            plain = (await client.describe_table(TableName=profiles.table_name))["Table"]
+        assert table["KeySchema"] == [
+            {"AttributeName": "device", "KeyType": "HASH"},
+            {"AttributeName": "at", "KeyType": "RANGE"},
+        ]
+        types = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
+        assert types == {"device": "B", "at": "N", "kind": "S", "rank": "N", "tag": "B"}
+        assert plain["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+        async with DynamoDBService(LoggingService(), readings) as service:
+            await service.save(Reading(pk=b"\x01", sk=5, kind="k", rank=2, tag=b"t"))
+            found = await service.query_by_pk("k", Reading, index_name="by_rank")
+            assert found.items == [Reading(pk=b"\x01", sk=5, kind="k", rank=2, tag=b"t")]
+            tagged = SortKeyCondition(operator="begins_with", value=b"t")
+            assert await service.count(b"\x01", tagged, "by_tag") == 1
+    finally:
+        await delete_table(readings)
+        await delete_table(profiles)
+
+
+class Reading(DynamoDBBaseModel):
+    pk: bytes  # type: ignore[assignment]
+    sk: int  # type: ignore[assignment]
+    kind: str
+    rank: int
+    tag: bytes

@@ -18,7 +18,10 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 )
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
 from lvrgd_common.models.pagination_result import PaginationResult
-from lvrgd_common.models.sort_key_condition import SortKeyCondition
+from lvrgd_common.models.sort_key_condition import (
+    SortKeyCondition,
+    sort_key_condition_problem,
+)
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
     MAX_BATCH_WRITE,
@@ -351,6 +354,12 @@ class DynamoDBService:
             raise InvalidInputError(msg)
         values: list[object] = [pk]
         if condition is not None:
+            # Checked before the key schema is read: a bad condition sends nothing.
+            problem = sort_key_condition_problem(
+                condition.operator, condition.value, condition.value2
+            )
+            if problem is not None:
+                raise InvalidInputError(problem)
             values += [condition.value, condition.value2]
         if isinstance(cursor, dict):
             values += cursor.values()
