@@ -269,6 +269,7 @@ async def numeric_service(
         endpoint_url="http://127.0.0.1:9",
         batch_backoff_base=0.001,
         batch_backoff_max=0.002,
+        fast_path=False,  # the stub stands in for the aioboto3 client
     )
     async with DynamoDBService(LoggingService("lvrgd_common.unit"), settings) as opened:
         assert sessions.made
