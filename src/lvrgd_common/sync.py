@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
-from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
 from lvrgd_common.services.dynamodb_service import DynamoDBService as AsyncDynamoDBService
 
 if TYPE_CHECKING:
@@ -137,28 +137,43 @@ class DynamoDBService:
 
     @overload
     def get_one(
-        self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: type[T],
+        *,
+        consistent_read: bool = False,
     ) -> T | None: ...
     @overload
     def get_one(
-        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: object,
+        *,
+        consistent_read: bool = False,
     ) -> Any: ...  # noqa: ANN401 - a member of the union given as model_class
 
     def get_one(
-        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: object,
+        *,
+        consistent_read: bool = False,
     ) -> Any:
         """The item or None; see `lvrgd_common.DynamoDBService.get_one`."""
         coro = self._service.get_one(pk, sk, model_class, consistent_read=consistent_read)
         return self._call("get_one", coro)
 
-    def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
+    def delete(self, pk: KeyValue, sk: KeyValue | None, *, conditions: Conditions = ()) -> None:
         """Delete the item; see `lvrgd_common.DynamoDBService.delete`."""
         return self._call("delete", self._service.delete(pk, sk, conditions=conditions))
 
     def update(
         self,
-        pk: str,
-        sk: str,
+        pk: KeyValue,
+        sk: KeyValue | None,
         updates: Mapping[str, Any],
         *,
         conditions: Conditions = (),
@@ -171,7 +186,7 @@ class DynamoDBService:
     @overload
     def query_by_pk(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -185,7 +200,7 @@ class DynamoDBService:
     @overload
     def query_by_pk(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -199,7 +214,7 @@ class DynamoDBService:
 
     def query_by_pk(  # noqa: PLR0913 - the contract's arguments and options
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -227,7 +242,7 @@ class DynamoDBService:
     @overload
     def query_by_pk_and_sk(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: type[T],
         limit: int | None = None,
@@ -242,7 +257,7 @@ class DynamoDBService:
     @overload
     def query_by_pk_and_sk(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: object,
         limit: int | None = None,
@@ -257,7 +272,7 @@ class DynamoDBService:
 
     def query_by_pk_and_sk(  # noqa: PLR0913 - the contract's arguments and options
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: object,
         limit: int | None = None,
@@ -287,7 +302,7 @@ class DynamoDBService:
     @overload
     def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -300,7 +315,7 @@ class DynamoDBService:
     @overload
     def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -313,7 +328,7 @@ class DynamoDBService:
 
     def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -397,7 +412,7 @@ class DynamoDBService:
 
     def count(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition | None = None,
         index_name: str | None = None,
         *,
@@ -424,7 +439,7 @@ class DynamoDBService:
 
     def batch_delete(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         *,
         on_progress: Callable[[int, int], object] | None = None,
     ) -> None:
@@ -435,7 +450,7 @@ class DynamoDBService:
     @overload
     def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: type[T],
         *,
         consistent_read: bool = False,
@@ -443,7 +458,7 @@ class DynamoDBService:
     @overload
     def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: object,
         *,
         consistent_read: bool = False,
@@ -451,7 +466,7 @@ class DynamoDBService:
 
     def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: object,
         *,
         consistent_read: bool = False,
@@ -473,11 +488,17 @@ class DynamoDBService:
         return self._call("transact_write", coro)
 
     @overload
-    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]: ...
+    def transact_get(
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+    ) -> list[T]: ...
     @overload
-    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: object) -> list[Any]: ...
+    def transact_get(
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: object
+    ) -> list[Any]: ...
 
-    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: object) -> list[Any]:
+    def transact_get(
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: object
+    ) -> list[Any]:
         """Items read atomically; see `lvrgd_common.DynamoDBService.transact_get`."""
         return self._call("transact_get", self._service.transact_get(keys, model_class))
 

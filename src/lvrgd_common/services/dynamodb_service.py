@@ -13,10 +13,14 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBDecodeError,
     DynamoDBItemNotFoundError,
     DynamoDBServiceError,
+    DynamoDBValidationError,
 )
-from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
 from lvrgd_common.models.pagination_result import PaginationResult
-from lvrgd_common.models.sort_key_condition import SortKeyCondition
+from lvrgd_common.models.sort_key_condition import (
+    SortKeyCondition,
+    sort_key_condition_problem,
+)
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
     MAX_BATCH_WRITE,
@@ -29,15 +33,15 @@ from lvrgd_common.services._dynamodb.batching import (
 from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
-    check_partition_value,
 )
 from lvrgd_common.services._dynamodb.cursors import decode_cursor, encode_cursor, query_scope
-from lvrgd_common.services._dynamodb.errors import translate_error
+from lvrgd_common.services._dynamodb.errors import is_key_schema_mismatch, translate_error
+from lvrgd_common.services._dynamodb.keys import KeySchemaError, TableKeys
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
-    TABLE_KEYS,
     IndexKeys,
     QueryPlan,
+    attribute_types,
     parse_key_schemas,
     walk,
 )
@@ -53,11 +57,13 @@ from lvrgd_common.services._dynamodb.requests import (
     delete_request,
     encoded_item,
     get_request,
+    key_values,
     put_entry,
     put_request,
     query_request,
     transact_get_request,
     transact_write_request,
+    transaction_key_values,
     unprocessed_get_keys,
     unprocessed_write_keys,
     update_request,
@@ -107,6 +113,7 @@ class DynamoDBService:
         self._lifecycle_lock = asyncio.Lock()
         self._schema_lock = asyncio.Lock()
         self._schemas: dict[str | None, IndexKeys] | None = None
+        self._keys = TableKeys.configured(config)
         self._backoff = Backoff(
             config.batch_max_attempts, config.batch_backoff_base, config.batch_backoff_max
         )
@@ -168,21 +175,37 @@ class DynamoDBService:
             DynamoDBValidationError: Bad keys, unstorable values, or over 400 KB.
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
-        with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
-            _, encoded = encoded_item(item)
+        pk, sk = getattr(item, "pk", None), getattr(item, "sk", None)
+        with self._operation("save", pk, sk) as op:
+            _, encoded = encoded_item(item, await self._table_keys(op, pk, sk))
             await self._send(op, "put_item", put_request(self._table, encoded, conditions))
 
     @overload
     async def get_one(
-        self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: type[T],
+        *,
+        consistent_read: bool = False,
     ) -> T | None: ...
     @overload
     async def get_one(
-        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: object,
+        *,
+        consistent_read: bool = False,
     ) -> Any: ...  # noqa: ANN401 - a member of the union given as model_class
 
     async def get_one(
-        self, pk: str, sk: str, model_class: object, *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: object,
+        *,
+        consistent_read: bool = False,
     ) -> Any:
         """The item with this key as ``model_class``, or None when absent.
 
@@ -195,24 +218,29 @@ class DynamoDBService:
         """
         with self._operation("get_one", pk, sk) as op:
             reader = reader_of(model_class)
-            request = get_request(self._table, (pk, sk), consistent_read=consistent_read)
+            keys = await self._table_keys(op, pk, sk)
+            request = get_request(self._table, keys, (pk, sk), consistent_read=consistent_read)
             raw = (await self._send(op, "get_item", request)).get("Item")
             op.fields["found"] = raw is not None
-            return None if raw is None else _decode(op, raw, reader)
+            return None if raw is None else _decode(op, keys, raw, reader)
 
-    async def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
+    async def delete(
+        self, pk: KeyValue, sk: KeyValue | None, *, conditions: Conditions = ()
+    ) -> None:
         """Delete the item; deleting an absent item is not an error.
 
         Raises:
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
         with self._operation("delete", pk, sk) as op:
-            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
+            keys = await self._table_keys(op, pk, sk)
+            request = delete_request(self._table, keys, (pk, sk), conditions)
+            await self._send(op, "delete_item", request)
 
     async def update(
         self,
-        pk: str,
-        sk: str,
+        pk: KeyValue,
+        sk: KeyValue | None,
         updates: Mapping[str, Any],
         *,
         conditions: Conditions = (),
@@ -228,7 +256,8 @@ class DynamoDBService:
                 condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
-            request = update_request(self._table, (pk, sk), updates, conditions)
+            keys = await self._table_keys(op, pk, sk)
+            request = update_request(self._table, keys, (pk, sk), updates, conditions)
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
@@ -243,7 +272,7 @@ class DynamoDBService:
     @overload
     async def query_by_pk(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -257,7 +286,7 @@ class DynamoDBService:
     @overload
     async def query_by_pk(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -271,7 +300,7 @@ class DynamoDBService:
 
     async def query_by_pk(  # noqa: PLR0913 - the contract's arguments and options
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -300,13 +329,14 @@ class DynamoDBService:
                 scan_forward=scan_forward,
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,
+                cursor=last_evaluated_key,
             )
             return await self._page(op, plan, reader, limit, last_evaluated_key, cursor)
 
     @overload
     async def query_by_pk_and_sk(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: type[T],
         limit: int | None = None,
@@ -321,7 +351,7 @@ class DynamoDBService:
     @overload
     async def query_by_pk_and_sk(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: object,
         limit: int | None = None,
@@ -336,7 +366,7 @@ class DynamoDBService:
 
     async def query_by_pk_and_sk(  # noqa: PLR0913 - the contract's arguments and options
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: object,
         limit: int | None = None,
@@ -373,13 +403,14 @@ class DynamoDBService:
                 scan_forward=scan_forward,
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,
+                cursor=last_evaluated_key,
             )
             return await self._page(op, plan, reader, limit, last_evaluated_key, cursor)
 
     @overload
     def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -392,7 +423,7 @@ class DynamoDBService:
     @overload
     def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -405,7 +436,7 @@ class DynamoDBService:
 
     async def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: object,
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -439,12 +470,12 @@ class DynamoDBService:
             async for response in walk(self._sender(op, "query"), plan, page_size=page_size):
                 for raw in response.get("Items", []):
                     count += 1
-                    yield _decode(op, raw, reader)
+                    yield _decode(op, plan.table_keys, raw, reader)
             op.fields["count"] = count
 
     async def count(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition | None = None,
         index_name: str | None = None,
         *,
@@ -521,7 +552,8 @@ class DynamoDBService:
             reader = reader_of(model_class)
             check_page_size(page_size, "page_size")
             parts = scan_segments(segments, segment, total_segments)
-            keys = await self._index_keys(op, index_name)
+            table_keys = await self._table_keys(op)
+            keys = await self._index_keys(op, index_name, table_keys)
             request = scan_request(
                 self._table,
                 index_name,
@@ -540,24 +572,36 @@ class DynamoDBService:
                     for raw in items:
                         count += 1
                         op.fields["count"] = count
-                        yield _decode(op, raw, reader)
+                        yield _decode(op, table_keys, raw, reader)
 
     async def _plan(
         self,
         op: OperationLog,
-        pk: str,
+        pk: KeyValue,
         condition: SortKeyCondition | None,
         index_name: str | None,
         *,
         scan_forward: bool = True,
         consistent_read: bool = False,
         filter_condition: object = None,
+        cursor: object = None,
     ) -> QueryPlan:
-        check_partition_value(pk)
         if condition is not None and not isinstance(condition, SortKeyCondition):
             msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
-        keys = await self._index_keys(op, index_name)
+        values: list[object] = [pk]
+        if condition is not None:
+            # Checked before the key schema is read: a bad condition sends nothing.
+            problem = sort_key_condition_problem(
+                condition.operator, condition.value, condition.value2
+            )
+            if problem is not None:
+                raise InvalidInputError(problem)
+            values += [condition.value, condition.value2]
+        if isinstance(cursor, dict):
+            values += cursor.values()
+        table_keys = await self._table_keys(op, *values)
+        keys = await self._index_keys(op, index_name, table_keys)
         request = query_request(
             self._table,
             index_name,
@@ -571,6 +615,7 @@ class DynamoDBService:
             condition,
             request,
             scan_forward=scan_forward,
+            table_keys=table_keys,
             filter_condition=filter_condition,
         )
 
@@ -603,7 +648,7 @@ class DynamoDBService:
                 if limit is not None and len(items) == limit:
                     next_key = plan.cursor_of(last) if last is not None else None
                     break
-                items.append(_decode(op, entry, reader))
+                items.append(_decode(op, plan.table_keys, entry, reader))
                 last = entry
         op.fields["count"] = len(items)
         next_cursor = None
@@ -613,13 +658,14 @@ class DynamoDBService:
             items=items, last_evaluated_key=next_key, count=len(items), next_cursor=next_cursor
         )
 
-    async def _index_keys(self, op: OperationLog, index_name: str | None) -> IndexKeys:
+    async def _index_keys(
+        self, op: OperationLog, index_name: str | None, table_keys: TableKeys
+    ) -> IndexKeys:
+        if table_keys.problem is not None:
+            raise KeySchemaError(table_keys.problem)
         if index_name is None:
-            return TABLE_KEYS
-        if self._schemas is None:
-            async with self._schema_lock:
-                if self._schemas is None:
-                    await self._describe(op)
+            return IndexKeys.of_table(table_keys)
+        await self._ensure_described(op)
         schemas = self._schemas or {}
         keys = schemas.get(index_name)
         if keys is None:
@@ -628,9 +674,22 @@ class DynamoDBService:
             raise InvalidInputError(msg)
         return keys
 
+    async def _table_keys(self, op: OperationLog, *values: object) -> TableKeys:
+        """The table's keys; read with DescribeTable (once) when ``values`` need its types."""
+        if self._keys.needs_schema(*values):
+            await self._ensure_described(op)
+        return self._keys
+
+    async def _ensure_described(self, op: OperationLog) -> None:
+        if self._schemas is None:
+            async with self._schema_lock:
+                if self._schemas is None:
+                    await self._describe(op)
+
     async def _describe(self, op: OperationLog) -> dict[str, Any]:
         response = await self._send(op, "describe_table", {"TableName": self._table})
         table: dict[str, Any] = response["Table"]
+        self._keys = TableKeys.of_table(self._config, table["KeySchema"], attribute_types(table))
         self._schemas = parse_key_schemas(table)
         return table
 
@@ -659,13 +718,16 @@ class DynamoDBService:
             # it goes out. Every object that lives through the batch is one more for Python's
             # garbage collector to scan: with a wrapper per item, a full collection was a
             # quarter of a 5,000-item batch_write's client CPU.
+            values = [getattr(item, name, None) for item in items for name in ("pk", "sk")]
+            keys = await self._table_keys(op, *values)
             encoded: dict[Key, Item] = {}
             originals: dict[Key, DynamoDBBaseModel] = {}
             for item in items:
-                key, encoded[key] = encoded_item(item)
+                key, encoded[key] = encoded_item(item, keys)
                 originals[key] = item
             await self._write_batches(
                 op,
+                keys,
                 list(encoded),
                 lambda key: put_entry(encoded[key]),
                 originals.__getitem__,
@@ -674,7 +736,7 @@ class DynamoDBService:
 
     async def batch_delete(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         *,
         on_progress: Callable[[int, int], object] | None = None,
     ) -> None:
@@ -686,17 +748,21 @@ class DynamoDBService:
             DynamoDBBatchOperationError: Keys still not deleted after the last attempt.
         """
         with self._operation("batch_delete", keys=len(keys)) as op:
+            table_keys = await self._table_keys(op, *key_values(keys))
+            unique = {key: key for key in check_keys(table_keys, keys)}
             await self._write_batches(
                 op,
-                list(dict.fromkeys(check_keys(keys))),
-                delete_entry,
-                lambda key: key,
+                table_keys,
+                list(unique),
+                partial(delete_entry, table_keys),
+                unique.__getitem__,
                 on_progress,
             )
 
     async def _write_batches(
         self,
         op: OperationLog,
+        table_keys: TableKeys,
         keys: list[Key],
         request_of: Callable[[Key], dict[str, Any]],
         original_of: Callable[[Key], Any],
@@ -712,7 +778,7 @@ class DynamoDBService:
             nonlocal done
             body = batch_write_request(table, [request_of(key) for key in chunk])
             response = await self._send(op, "batch_write_item", body)
-            unprocessed = unprocessed_write_keys(response, table)
+            unprocessed = unprocessed_write_keys(response, table, table_keys)
             if on_progress is not None:
                 done += len(chunk) - len(unprocessed)
                 on_progress(done, total)
@@ -724,7 +790,7 @@ class DynamoDBService:
     @overload
     async def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: type[T],
         *,
         consistent_read: bool = False,
@@ -732,7 +798,7 @@ class DynamoDBService:
     @overload
     async def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: object,
         *,
         consistent_read: bool = False,
@@ -740,7 +806,7 @@ class DynamoDBService:
 
     async def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: object,
         *,
         consistent_read: bool = False,
@@ -756,7 +822,8 @@ class DynamoDBService:
         """
         with self._operation("batch_get", keys=len(keys)) as op:
             reader = reader_of(model_class)
-            unique = list(dict.fromkeys(check_keys(keys)))
+            table_keys = await self._table_keys(op, *key_values(keys))
+            unique = list(dict.fromkeys(check_keys(table_keys, keys)))
             # Each response is decoded as it arrives, so its raw items die young instead of
             # piling up for Python's collector to scan (a full collection cost about a
             # quarter of a 5,000-key batch_get). An item that does not fit is kept raw and
@@ -766,22 +833,23 @@ class DynamoDBService:
             table = self._table
 
             async def send(chunk: list[Key]) -> list[Key]:
-                body = batch_get_request(table, chunk, consistent_read=consistent_read)
+                body = batch_get_request(table, table_keys, chunk, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
                 for raw in response.get("Responses", {}).get(table, []):
-                    key = (raw["pk"]["S"], raw["sk"]["S"])
+                    key = table_keys.key_of(raw)
                     try:
-                        found[key] = reader.decode(raw)
+                        found[key] = reader.decode(table_keys.loaded(raw))
                     except UnfitItemError:
                         unfit[key] = raw
-                return unprocessed_get_keys(response, table)
+                return unprocessed_get_keys(response, table, table_keys)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
-            _raise_unfinished(op, outcomes, len(unique), lambda key: key)
+            given = {key: key for key in unique}
+            _raise_unfinished(op, outcomes, len(unique), given.__getitem__)
             op.fields["found"] = len(found) + len(unfit)
             for key in unique:
                 if key in unfit:
-                    _decode(op, unfit[key], reader)  # raises DynamoDBDecodeError
+                    _decode(op, table_keys, unfit[key], reader)  # DynamoDBDecodeError
             return [found[key] for key in unique if key in found]
 
     async def _run_chunks(
@@ -816,33 +884,37 @@ class DynamoDBService:
                 one entry per operation, in order.
         """
         with self._operation("transact_write", operations=len(operations)) as op:
-            request = transact_write_request(self._table, operations, client_request_token)
+            keys = await self._table_keys(op, *transaction_key_values(operations))
+            request = transact_write_request(self._table, keys, operations, client_request_token)
             if operations:
                 await self._send(op, "transact_write_items", request)
 
     @overload
     async def transact_get(
-        self, keys: Sequence[tuple[str, str]], model_class: type[T]
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
     ) -> list[T]: ...
     @overload
     async def transact_get(
-        self, keys: Sequence[tuple[str, str]], model_class: object
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: object
     ) -> list[Any]: ...
 
-    async def transact_get(self, keys: Sequence[tuple[str, str]], model_class: object) -> list[Any]:
+    async def transact_get(
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: object
+    ) -> list[Any]:
         """Read up to 100 items atomically; results in key order, absent keys left out.
 
         ``model_class`` may be a union of models: each item comes back as its member.
         """
         with self._operation("transact_get", keys=len(keys)) as op:
             reader = reader_of(model_class)
-            request = transact_get_request(self._table, keys)
+            table_keys = await self._table_keys(op, *key_values(keys))
+            request = transact_get_request(self._table, table_keys, keys)
             if not request["TransactItems"]:
                 return []
             responses = (await self._send(op, "transact_get_items", request)).get("Responses", [])
             items = [entry["Item"] for entry in responses if entry.get("Item")]
             op.fields["found"] = len(items)
-            return [_decode(op, raw, reader) for raw in items]
+            return [_decode(op, table_keys, raw, reader) for raw in items]
 
     # --- health ---------------------------------------------------------------------------
 
@@ -863,8 +935,8 @@ class DynamoDBService:
     def _operation(
         self,
         name: str,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         **fields: Any,  # noqa: ANN401
     ) -> OperationLog:
         if self._transport is None:
@@ -893,17 +965,34 @@ class DynamoDBService:
         except Exception as exc:
             # Whatever the client raises (botocore, aiohttp, or a parser tripping over a
             # malformed answer) leaves as a DynamoDBServiceError with the cause chained.
-            raise translate_error(exc, op.name, op.pk, op.sk) from exc
+            error = translate_error(exc, op.name, op.pk, op.sk)
+            if api != "describe_table" and is_key_schema_mismatch(error):
+                error = await self._naming_key_schema(op, error)
+            raise error from exc
         op.note_response(response)
         return response
 
+    async def _naming_key_schema(
+        self, op: OperationLog, error: DynamoDBServiceError
+    ) -> DynamoDBServiceError:
+        """The server refused a key sent unchecked (the schema unread): say what it is."""
+        if self._schemas is None:
+            try:
+                await self._ensure_described(op)
+            except DynamoDBServiceError:
+                return error
+        keys = self._keys
+        reason = f"{error.reason} ({keys.problem or keys.schema})"
+        return DynamoDBValidationError(
+            operation=op.name, pk=op.pk, sk=op.sk, reason=reason, error_code=error.error_code
+        )
 
-def _decode(op: OperationLog, raw: Item, reader: ItemReader) -> Any:  # noqa: ANN401
+
+def _decode(op: OperationLog, keys: TableKeys, raw: Item, reader: ItemReader) -> Any:  # noqa: ANN401
     try:
-        return reader.decode(raw)
+        return reader.decode(keys.loaded(raw))
     except UnfitItemError as exc:
-        pk = raw.get("pk", {}).get("S")
-        sk = raw.get("sk", {}).get("S")
+        pk, sk = keys.key_values_of(raw)
         raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=str(exc)) from exc
 
 

@@ -23,7 +23,6 @@ from lvrgd_common.services._dynamodb.codec import InvalidInputError, decode_item
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from lvrgd_common.services._dynamodb.codec import Item
 
 __all__ = ["ItemReader", "UnfitItemError", "reader_of"]
 
@@ -40,7 +39,7 @@ class ItemReader:
 
     label: str
     members: tuple[type[DynamoDBBaseModel], ...]
-    decode: Callable[[Item], Any]
+    decode: Callable[[Mapping[str, Any]], Any]
 
 
 _readers: dict[object, ItemReader] = {}
@@ -74,7 +73,7 @@ def _build(model_class: object) -> ItemReader:
         return ItemReader(label, members, _tag_decoder(discriminator or "", by_tag))
     adapter: TypeAdapter[Any] = TypeAdapter(cast("Any", model_class))
 
-    def validate(raw: Item) -> Any:  # noqa: ANN401 - a member of the union
+    def validate(raw: Mapping[str, Any]) -> Any:  # noqa: ANN401 - a member of the union
         try:
             return adapter.validate_python(decode_item(raw))
         except ValidationError as exc:
@@ -84,7 +83,7 @@ def _build(model_class: object) -> ItemReader:
     return ItemReader(label, members, validate)
 
 
-def _decode_one(model_class: type[DynamoDBBaseModel], raw: Item) -> DynamoDBBaseModel:
+def _decode_one(model_class: type[DynamoDBBaseModel], raw: Mapping[str, Any]) -> DynamoDBBaseModel:
     try:
         return decode_model(model_class, raw)
     except ValidationError as exc:
@@ -131,11 +130,11 @@ def _members_by_tag(
 
 def _tag_decoder(
     discriminator: str, by_tag: Mapping[Any, tuple[str, type[DynamoDBBaseModel]]]
-) -> Callable[[Item], DynamoDBBaseModel]:
+) -> Callable[[Mapping[str, Any]], DynamoDBBaseModel]:
     stored_names = tuple(dict.fromkeys(stored for stored, _ in by_tag.values()))
     known = ", ".join(repr(tag) for tag in by_tag)
 
-    def decode(raw: Item) -> DynamoDBBaseModel:
+    def decode(raw: Mapping[str, Any]) -> DynamoDBBaseModel:
         for name in stored_names:
             value = raw.get(name)
             if value is None:
