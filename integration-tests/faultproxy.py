@@ -2,8 +2,9 @@
 
 Loopback only and bounded: at most ``MAX_CONNECTIONS`` client connections, request heads of
 64 KiB and bodies of 20 MiB, idle connections closed after ``IDLE_TIMEOUT`` seconds, and a
-hang lasts until the proxy closes (or ``MAX_HANG`` seconds). Each request is an `Exchange`,
-recorded in order; a test's ``rule`` decides what happens to it:
+hang lasts until the client goes away or the proxy closes (at most ``MAX_HANG`` seconds).
+Each request is an `Exchange`, recorded in order; a test's ``rule`` decides what happens to
+it:
 
 - `Forward`: pass it on (optionally with another body) and reply with the server's answer
   (optionally rewritten), or with ``deliver=False`` let the server apply it and never reply;
@@ -155,7 +156,8 @@ class FaultProxy:
         self.peak_connections = 0
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
-        self._closing = asyncio.Event()
+        self._unconnected = asyncio.Event()
+        self._unconnected.set()
 
     @property
     def endpoint_url(self) -> str:
@@ -166,6 +168,10 @@ class FaultProxy:
     def tasks(self) -> set[asyncio.Task[None]]:
         """The proxy's own connection tasks (to tell them from a client's)."""
         return set(self._handlers)
+
+    async def disconnected(self) -> None:
+        """Wait until no client connection is open."""
+        await self._unconnected.wait()
 
     def of(self, target: str) -> list[Exchange]:
         """The exchanges of one operation, e.g. ``"BatchWriteItem"``, in order."""
@@ -193,7 +199,6 @@ class FaultProxy:
     async def close(self) -> None:
         """Stop listening and end every connection; closing twice is harmless."""
         self.kill()
-        self._closing.set()
         handlers = list(self._handlers)
         for task in handlers:
             task.cancel()
@@ -209,6 +214,7 @@ class FaultProxy:
             writer.close()
             return
         self._handlers.add(task)
+        self._unconnected.clear()
         self.peak_connections = max(self.peak_connections, len(self._handlers))
         try:
             while not self.dead and await self._serve_one(reader, writer):
@@ -217,25 +223,30 @@ class FaultProxy:
             pass
         finally:
             self._handlers.discard(task)
+            if not self._handlers:
+                self._unconnected.set()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
     async def _serve_one(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         """Handle one request; False when the connection is to be closed."""
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
+        async with asyncio.timeout(IDLE_TIMEOUT):
+            head = await reader.readuntil(b"\r\n\r\n")
         request_line, headers = _parse_head(head)
         length = int(_header(headers, "content-length") or 0)
         if length > MAX_BODY_BYTES:
             return False
-        raw_body = await asyncio.wait_for(reader.readexactly(length), IDLE_TIMEOUT)
+        async with asyncio.timeout(IDLE_TIMEOUT):
+            raw_body = await reader.readexactly(length)
         target = (_header(headers, "x-amz-target") or "").rpartition(".")[2]
         exchange = Exchange(len(self.exchanges) + 1, target, _json(raw_body), raw=raw_body)
         self.exchanges.append(exchange)
         if self.dead:
             exchange.outcome = "refused"
             return False
-        return await self._act(exchange, self.rule(exchange), request_line, headers, writer)
+        action = self.rule(exchange)
+        return await self._act(exchange, action, request_line, headers, reader, writer)
 
     async def _act(
         self,
@@ -243,6 +254,7 @@ class FaultProxy:
         action: Action,
         request_line: bytes,
         headers: list[tuple[str, str]],
+        reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> bool:
         if isinstance(action, Close):
@@ -250,14 +262,14 @@ class FaultProxy:
             return False
         if isinstance(action, Hang):
             exchange.outcome = "hung"
-            await self._hang()
+            await self._hang(reader)
             return False
         if isinstance(action, Reply):
             exchange.outcome = "replied"
             exchange.status, exchange.reply = action.status, action.body
             await _write_json(writer, action.status, action.body)
             return True
-        return await self._relay(exchange, action, request_line, headers, writer)
+        return await self._relay(exchange, action, request_line, headers, reader, writer)
 
     async def _relay(
         self,
@@ -265,6 +277,7 @@ class FaultProxy:
         action: Forward | Stall,
         request_line: bytes,
         headers: list[tuple[str, str]],
+        reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> bool:
         if isinstance(action, Forward) and action.delay:
@@ -285,7 +298,7 @@ class FaultProxy:
         if isinstance(action, Stall):
             exchange.outcome = "stalled"
             await _write_partial(writer, response)
-            await self._hang()
+            await self._hang(reader)
             return False
         if self.dead or not action.deliver:
             exchange.outcome = "dropped"
@@ -299,9 +312,12 @@ class FaultProxy:
         await _write_response(writer, response)
         return True
 
-    async def _hang(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), MAX_HANG)
+    async def _hang(self, reader: asyncio.StreamReader) -> None:
+        """Answer nothing until the client goes away, the proxy closes, or MAX_HANG."""
+        with contextlib.suppress(TimeoutError, OSError):
+            async with asyncio.timeout(MAX_HANG):
+                while await reader.read(65536):
+                    pass
 
     # --- server side ----------------------------------------------------------------------
 
@@ -314,9 +330,10 @@ class FaultProxy:
     ) -> _Response | None:
         """Send the request upstream on a fresh connection; None when the server is gone."""
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.upstream_host, self.upstream_port), UPSTREAM_TIMEOUT
-            )
+            async with asyncio.timeout(UPSTREAM_TIMEOUT):
+                reader, writer = await asyncio.open_connection(
+                    self.upstream_host, self.upstream_port
+                )
         except (OSError, TimeoutError):
             return None
         try:
@@ -325,7 +342,8 @@ class FaultProxy:
             writer.write(request_line + _render_headers(kept) + body)
             await writer.drain()
             exchange.forwarded = True
-            raw = await asyncio.wait_for(_read_to_end(reader), UPSTREAM_TIMEOUT)
+            async with asyncio.timeout(UPSTREAM_TIMEOUT):
+                raw = await _read_to_end(reader)
             return _parse_response(raw)
         except (OSError, TimeoutError, ValueError):
             return None
