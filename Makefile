@@ -10,7 +10,7 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite dynalite package-check bench clean
+	integration-dynalite integration-env dynalite package-check mutate bench clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,8 @@ $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,examples,bench]'
 	touch $(BENCH_STAMP)
 
-## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL).
+## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL, from the
+## environment or .env).
 demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
 
@@ -69,6 +70,12 @@ integration-dynalite: $(DEV_STAMP) dynalite
 	@echo "=== integration tests on dynalite ==="
 	$(BIN)/pytest integration-tests --backend dynalite
 
+## The integration suite against DYNAMODB_ENDPOINT_URL (environment or .env), e.g.
+## docker-compose's server, DynamoDB Local or AWS. Not part of test.
+integration-env: $(DEV_STAMP)
+	@echo "=== integration tests on $${DYNAMODB_ENDPOINT_URL:-the endpoint in .env} ==="
+	$(BIN)/pytest integration-tests --backend env
+
 ## Build sdist and wheel, install the wheel alone into a clean venv, import the public API.
 PACKAGE_DIR := build/package-check
 package-check: $(DEV_STAMP)
@@ -79,6 +86,10 @@ package-check: $(DEV_STAMP)
 	$(BIN)/python -m venv $(PACKAGE_DIR)/venv
 	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/dist/*.whl
 	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
+
+## Break src/ in known ways (tools/mutate.py), one at a time; each must fail a test.
+mutate: $(DEV_STAMP)
+	$(BIN)/python tools/mutate.py
 
 ## The performance benchmark against dynalite (needs Node); a few minutes. Not part of test.
 bench: $(BENCH_STAMP) $(DYNALITE_STAMP)

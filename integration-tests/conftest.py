@@ -62,7 +62,8 @@ BACKEND_LACKS: dict[str, dict[str, str]] = {
         "killable_server": KILLABLE_REASON,
         "isolated_transactions": (
             "a cancelled TransactWriteItems restores a copy of the whole table taken when it"
-            " started, undoing writes that concurrent requests committed meanwhile"
+            " started, undoing writes that concurrent requests committed meanwhile; run it"
+            " with --backend env (make integration-env) against DynamoDB Local or AWS"
         ),
     },
     "dynalite": {

@@ -91,14 +91,17 @@ async def test_close_part_way_through_200_gets_lets_every_one_finish(
     service = DynamoDBService(LoggingService(), settings)
     await service.open()
     callers = [asyncio.create_task(service.get_one(pk, "one", Doc)) for _ in range(CALLERS)]
-    await asyncio.wait_for(reached.wait(), SETTLE)
-    assert not all(caller.done() for caller in callers)  # closing part-way indeed
-    closing = asyncio.create_task(service.close())
-    await asyncio.sleep(0)  # closing has begun: new operations are refused from now on
-    with pytest.raises(DynamoDBServiceError, match="closed") as refused:
-        await service.get_one(pk, "one", Doc)
-    await closing
-    results = await asyncio.gather(*callers, return_exceptions=True)
+    try:
+        await asyncio.wait_for(reached.wait(), SETTLE)
+        assert not all(caller.done() for caller in callers)  # closing part-way indeed
+        closing = asyncio.create_task(service.close())
+        await asyncio.sleep(0)  # closing has begun: new operations are refused from now on
+        with pytest.raises(DynamoDBServiceError, match="closed") as refused:
+            await service.get_one(pk, "one", Doc)
+        await closing
+    finally:
+        await service.close()
+        results = await asyncio.gather(*callers, return_exceptions=True)
 
     assert refused.value.operation == "get_one"
     assert results == [doc] * CALLERS
@@ -114,22 +117,24 @@ async def test_close_ends_what_outlives_operation_timeout_with_an_error_not_a_ca
     doc = Doc(pk=pk, sk="one", n=1)
     async with DynamoDBService(LoggingService(), config) as seeding:
         await seeding.save(doc)
-    rule, reached = after(50, Hang())
+    rule, reached = after(20, Hang())
     proxy.rule = rule
     settings = through(
-        config, proxy, max_pool_connections=10, batch_concurrency=10, operation_timeout=1.0
+        config, proxy, max_pool_connections=10, batch_concurrency=10, operation_timeout=5.0
     )
     service = DynamoDBService(LoggingService(), settings)
     await service.open()
     callers = [asyncio.create_task(service.get_one(pk, "one", Doc)) for _ in range(CALLERS)]
-    await asyncio.wait_for(reached.wait(), SETTLE)
-    await service.close()
-    results = await asyncio.gather(*callers, return_exceptions=True)
+    try:
+        await asyncio.wait_for(reached.wait(), SETTLE)
+    finally:
+        await service.close()
+        results = await asyncio.gather(*callers, return_exceptions=True)
 
     cancelled = [r for r in results if isinstance(r, asyncio.CancelledError)]
     assert cancelled == []
     assert all(r == doc or isinstance(r, DynamoDBServiceError) for r in results), results
-    assert results.count(doc) >= 50
+    assert results.count(doc) >= 20
     assert any(isinstance(r, DynamoDBServiceError) for r in results)
     await connections_closed(proxy)
     assert loop_complaints == []

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import contextmanager, suppress
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["UNWIND_TIMEOUT", "Gate"]
-
-# Seconds a cancelled request may take to unwind (close its connection) before closing
-# goes on without it.
-UNWIND_TIMEOUT: Final = 5.0
+__all__ = ["Gate"]
 
 
 class Gate:
@@ -73,12 +69,15 @@ class Gate:
                     await self._idle.wait()
 
     async def end_requests(self) -> None:
-        """Expire every request still in flight and wait (briefly) until each has unwound."""
+        """Expire every request still in flight and wait until each has unwound.
+
+        A request must not outlive the HTTP session (aiobotocore would open a new one that
+        nobody closes), so this waits for all of them; each also ends by itself within
+        botocore's own timeouts and attempts, should its cancellation be swallowed.
+        """
         now = asyncio.get_running_loop().time()
         for scope in list(self._scopes):
             when = scope.when()
             if when is None or when > now:
                 scope.reschedule(now)
-        with suppress(TimeoutError):
-            async with asyncio.timeout(UNWIND_TIMEOUT):
-                await self._quiet.wait()
+        await self._quiet.wait()
