@@ -165,9 +165,15 @@ class FaultProxy:
         return f"http://{LOOPBACK}:{self.port}"
 
     @property
-    def tasks(self) -> set[asyncio.Task[None]]:
-        """The proxy's own connection tasks (to tell them from a client's)."""
-        return set(self._handlers)
+    def tasks(self) -> set[asyncio.Task[Any]]:
+        """The proxy's own connection tasks (to tell them from a client's), including those
+        of connections accepted but not yet started."""
+        accepting = {
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__qualname__", "") == "FaultProxy._accept"
+        }
+        return set(self._handlers) | accepting
 
     async def disconnected(self) -> None:
         """Wait until no client connection is open."""
