@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
     from types import TracebackType
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.pagination_result import PaginationResult
     from lvrgd_common.models.sort_key_condition import SortKeyCondition
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+    from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -122,9 +122,7 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    def save(
-        self, item: DynamoDBBaseModel, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
         """Put the whole item; see `lvrgd_common.DynamoDBService.save`."""
         return self._call("save", self._service.save(item, conditions=conditions))
 
@@ -135,7 +133,7 @@ class DynamoDBService:
         coro = self._service.get_one(pk, sk, model_class, consistent_read=consistent_read)
         return self._call("get_one", coro)
 
-    def delete(self, pk: str, sk: str, *, conditions: Sequence[AttributeCondition] = ()) -> None:
+    def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
         """Delete the item; see `lvrgd_common.DynamoDBService.delete`."""
         return self._call("delete", self._service.delete(pk, sk, conditions=conditions))
 
@@ -145,7 +143,7 @@ class DynamoDBService:
         sk: str,
         updates: Mapping[str, Any],
         *,
-        conditions: Sequence[AttributeCondition] = (),
+        conditions: Conditions = (),
     ) -> None:
         """SET attributes of an existing item; see `lvrgd_common.DynamoDBService.update`."""
         return self._call("update", self._service.update(pk, sk, updates, conditions=conditions))

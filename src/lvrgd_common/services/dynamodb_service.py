@@ -76,9 +76,9 @@ if TYPE_CHECKING:
 
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+    from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -177,9 +177,7 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    async def save(
-        self, item: DynamoDBBaseModel, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    async def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
         """Put the whole item, replacing any stored item with the same key.
 
         Raises:
@@ -205,9 +203,7 @@ class DynamoDBService:
             op.fields["found"] = raw is not None
             return None if raw is None else _decode(op, raw, model_class)
 
-    async def delete(
-        self, pk: str, sk: str, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    async def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
         """Delete the item; deleting an absent item is not an error.
 
         Raises:
@@ -222,7 +218,7 @@ class DynamoDBService:
         sk: str,
         updates: Mapping[str, Any],
         *,
-        conditions: Sequence[AttributeCondition] = (),
+        conditions: Conditions = (),
     ) -> None:
         """SET each attribute of an existing item; a value None removes the attribute.
 
