@@ -162,9 +162,12 @@ def base_config(endpoint_url: str | None, backend: str) -> DynamoDBConfig:
             "endpoint_url": endpoint_url,
             "aws_access_key_id": key_id,
             "aws_secret_access_key": secret,
-            # A generous budget: on a loaded machine a 5,000-item batch may take longer
-            # than the default 10 s. The tests of operation_timeout set their own.
+            # Generous budgets: on a loaded machine a 5,000-item batch may take longer than
+            # the default 10 s, and one answer of a busy server longer than 5 s. The tests
+            # of the timeouts themselves set their own.
             "operation_timeout": 120.0,
+            "read_timeout": 30.0,
+            "connect_timeout": 10.0,
         }
     )
 
