@@ -1,4 +1,5 @@
-"""The client's speed-ups are in use: AttributeValues cross botocore untouched.
+"""With ``fast_path=False`` the aioboto3 client's speed-ups are in use: AttributeValues
+cross botocore untouched.
 
 botocore would walk every attribute of every item through its shape model on the way out
 and on the way back (see ``wire.py``). Here botocore's own walkers are watched while a
@@ -62,7 +63,8 @@ async def test_attribute_values_bypass_botocores_walk_both_ways(
     watch(monkeypatch, counts, BaseJSONParser, "_handle_map", 0)
     watch(monkeypatch, counts, BaseJSONParser, "_handle_structure", 0)
     orders = [Order(pk=pk, sk=f"o{n}", total=n, lines=["a", "b"], meta={"n": n}) for n in range(30)]
-    async with DynamoDBService(LoggingService(), config) as service:
+    through_botocore = config.model_copy(update={"fast_path": False})
+    async with DynamoDBService(LoggingService(), through_botocore) as service:
         await service.save(orders[0])
         assert await service.get_one(pk, "o0", Order) == orders[0]
         await service.batch_write(orders)

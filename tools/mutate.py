@@ -91,7 +91,7 @@ MUTATIONS = (
     ),
     Mutation(
         "the serializer swap is dropped",
-        SRC / "_dynamodb" / "client.py",
+        SRC / "_dynamodb" / "tuning.py",
         "client._serializer = PassThroughSerializer()",
         "pass  # client._serializer = PassThroughSerializer()",
         (FAST_PATH,),

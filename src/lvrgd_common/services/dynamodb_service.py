@@ -30,7 +30,6 @@ from lvrgd_common.services._dynamodb.batching import (
     drain,
     run_bounded,
 )
-from lvrgd_common.services._dynamodb.client import open_client
 from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
@@ -68,17 +67,17 @@ from lvrgd_common.services._dynamodb.requests import (
     unprocessed_write_keys,
     update_request,
 )
+from lvrgd_common.services._dynamodb.transport import open_transport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
     from contextlib import AsyncExitStack
     from types import TracebackType
 
-    from types_aiobotocore_dynamodb import DynamoDBClient
-
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
     from lvrgd_common.services._dynamodb.expressions import Conditions
+    from lvrgd_common.services._dynamodb.transport import Transport
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -89,10 +88,10 @@ T = TypeVar("T", bound=DynamoDBBaseModel)
 class DynamoDBService:
     """Async persistence of `DynamoDBBaseModel` items in one DynamoDB table.
 
-    The constructor does no I/O. Opening creates one aioboto3 client (and its HTTP pool)
-    that every task of the opening event loop shares; closing refuses new operations, lets
-    running ones finish (up to ``operation_timeout``) and releases the client. A closed
-    service cannot be reopened.
+    The constructor does no I/O. Opening creates one aioboto3 client (and, with
+    ``fast_path``, the lean path's HTTP pool) that every task of the opening event loop
+    shares; closing refuses new operations, lets running ones finish (up to
+    ``operation_timeout``) and releases them. A closed service cannot be reopened.
 
     Example:
         >>> async def main() -> None:
@@ -105,7 +104,7 @@ class DynamoDBService:
         self._logger = logger
         self._config = config
         self._table = config.table_name
-        self._client: DynamoDBClient | None = None
+        self._transport: Transport | None = None
         self._stack: AsyncExitStack | None = None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -120,7 +119,7 @@ class DynamoDBService:
         self._capacity = config.return_consumed_capacity
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._client else "new"
+        state = "closed" if self._closed else "open" if self._transport else "new"
         return f"DynamoDBService(table={self._table!r}, region={self._config.region!r}, {state})"
 
     @property
@@ -141,8 +140,8 @@ class DynamoDBService:
                 raise DynamoDBServiceError(
                     operation="open", reason="the service is closed; create a new one"
                 )
-            if self._client is None:
-                self._client, self._stack = await open_client(self._config)
+            if self._transport is None:
+                self._transport, self._stack = await open_transport(self._config, self._logger)
                 self._loop = asyncio.get_running_loop()
         return self
 
@@ -159,7 +158,7 @@ class DynamoDBService:
                 await self._gate.wait_idle(self._timeout)
             finally:
                 # New requests are refused from here on; those in flight are ended.
-                stack, self._stack, self._client = self._stack, None, None
+                stack, self._stack, self._transport = self._stack, None, None
                 await self._gate.end_requests()
                 if stack is not None:
                     await stack.aclose()
@@ -621,7 +620,7 @@ class DynamoDBService:
         reason = None
         if self._closed:
             reason = "the service is closed"
-        elif self._client is None:
+        elif self._transport is None:
             reason = "the service is not open"
         elif asyncio.get_running_loop() is not self._loop:
             reason = "the service was opened in another event loop; open one per loop"
@@ -653,8 +652,8 @@ class DynamoDBService:
         The request ends by ``deadline`` (a `perf_counter` value; by default the
         operation's start plus ``operation_timeout``), botocore's retries included.
         """
-        client = self._client
-        if client is None:
+        transport = self._transport
+        if transport is None:
             reason = "the service was closed"
             raise op.error(reason, DynamoDBServiceError)
         if self._capacity and api in CAPACITY_APIS:
@@ -666,7 +665,7 @@ class DynamoDBService:
         try:
             async with scope:
                 self._gate.track(scope)
-                response: dict[str, Any] = await getattr(client, api)(**request)
+                response = await transport.send(api, request)
         except Exception as exc:
             if scope.expired():
                 raise self._out_of_time(op, exc) from exc
@@ -679,7 +678,7 @@ class DynamoDBService:
         return response
 
     def _out_of_time(self, op: OperationLog, exc: BaseException | None) -> DynamoDBServiceError:
-        if self._gate.closing and self._client is None:
+        if self._gate.closing and self._transport is None:
             return op.error(
                 "the service was closed while the request was in flight", DynamoDBServiceError
             )
