@@ -608,6 +608,7 @@ class DynamoDBService:
             raise op.error(reason, DynamoDBServiceError)
         if self._capacity and api in CAPACITY_APIS:
             request = {**request, "ReturnConsumedCapacity": "TOTAL"}
+        op.note_request(api, request)
         try:
             response: dict[str, Any] = await getattr(client, api)(**request)
         except Exception as exc:
