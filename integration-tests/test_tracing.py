@@ -32,7 +32,7 @@ from lvrgd_common import (
 from models import Entry, Profile
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import AsyncIterator, Iterator
 
     from lvrgd_common import DynamoDBConfig
 
@@ -45,6 +45,19 @@ def exporter() -> InMemorySpanExporter:
     provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
     trace.set_tracer_provider(provider)
     return _EXPORTER
+
+
+@pytest.fixture(params=[True, False], ids=["fast_path", "aioboto3"])
+def path_config(config: DynamoDBConfig, request: pytest.FixtureRequest) -> DynamoDBConfig:
+    """The session's settings on one of the two request paths."""
+    return config.model_copy(update={"fast_path": request.param})
+
+
+@pytest.fixture
+async def service(path_config: DynamoDBConfig) -> AsyncIterator[DynamoDBService]:
+    """Every span test runs on both request paths: the lean one and aioboto3's client."""
+    async with DynamoDBService(LoggingService("lvrgd_common.tests"), path_config) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -116,7 +129,8 @@ async def test_queries_carry_index_limit_and_counts(
     assert counted["aws.dynamodb.count"] == 29
     assert [e.sk async for e in service.iter_query(pk, Entry, page_size=10)][-1] == "029"
     walked = attributes(only(spans, "iter_query"))
-    assert (walked["aws.dynamodb.count"], walked["lvrgd_common.requests"]) == (30, 3)
+    assert walked["aws.dynamodb.count"] == 30
+    assert walked["lvrgd_common.requests"] >= 3  # a server may end with an empty page
 
 
 async def test_batches_count_items_and_requests(
@@ -133,13 +147,13 @@ async def test_batches_count_items_and_requests(
 
 
 async def test_consumed_capacity_when_asked_for(
-    config: DynamoDBConfig, spans: InMemorySpanExporter, pk: str
+    path_config: DynamoDBConfig, spans: InMemorySpanExporter, pk: str
 ) -> None:
-    asked = config.model_copy(update={"return_consumed_capacity": True})
+    asked = path_config.model_copy(update={"return_consumed_capacity": True})
     async with DynamoDBService(LoggingService(), asked) as service:
         await service.save(Profile(pk=pk, sk="p", name="Ada"))
     (entry,) = attributes(only(spans, "save"))["aws.dynamodb.consumed_capacity"]
-    assert json.loads(entry)["TableName"] == config.table_name
+    assert json.loads(entry)["TableName"] == path_config.table_name
     assert json.loads(entry)["CapacityUnits"] > 0
 
 
@@ -184,9 +198,9 @@ async def test_transactions_have_their_span(
 
 
 def test_the_sync_facade_emits_the_same_spans(
-    config: DynamoDBConfig, spans: InMemorySpanExporter, pk: str
+    path_config: DynamoDBConfig, spans: InMemorySpanExporter, pk: str
 ) -> None:
-    with sync.DynamoDBService(LoggingService(), config) as service:
+    with sync.DynamoDBService(LoggingService(), path_config) as service:
         service.save(Profile(pk=pk, sk="s", name="S"))
         assert service.ping() is True
     assert attributes(only(spans, "save"))["rpc.method"] == "PutItem"
