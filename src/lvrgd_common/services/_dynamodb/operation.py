@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from opentelemetry.trace import Span
 
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["OperationLog"]
@@ -52,8 +53,8 @@ class OperationLog:
         logger: LoggerProtocol,
         table: str,
         name: str,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         **fields: Any,  # noqa: ANN401
     ) -> None:
         self.logger = logger
