@@ -675,6 +675,7 @@ class DynamoDBService:
             raise op.error(reason, DynamoDBServiceError)
         if self._capacity and api in CAPACITY_APIS:
             request = {**request, "ReturnConsumedCapacity": "TOTAL"}
+        op.note_request(api, request)
         try:
             response = await transport.send(api, request)
         except Exception as exc:
