@@ -725,6 +725,7 @@ class DynamoDBService:
             raise op.error(reason, DynamoDBServiceError)
         if self._capacity and api in CAPACITY_APIS:
             request = {**request, "ReturnConsumedCapacity": "TOTAL"}
+        op.note_request(api, request)
         remaining = (op.started + self._timeout if deadline is None else deadline) - perf_counter()
         if remaining <= 0:
             raise self._out_of_time(op, None)

@@ -14,9 +14,12 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBValidationError,
 )
 from lvrgd_common.services._dynamodb.codec import InvalidInputError
+from lvrgd_common.services._dynamodb.tracing import finish_span, note_request, start_span
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from opentelemetry.trace import Span
 
     from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services.logging_service import LoggerProtocol
@@ -45,7 +48,9 @@ class OperationLog:
     """
 
     __slots__ = (
+        "calls",
         "capacity",
+        "capacity_entries",
         "fields",
         "logger",
         "name",
@@ -53,6 +58,7 @@ class OperationLog:
         "requests",
         "retries",
         "sk",
+        "span",
         "started",
         "table",
     )
@@ -76,9 +82,13 @@ class OperationLog:
         self.retries = 0
         self.capacity: float | None = None
         self.started = 0.0
+        self.span: Span | None = None
+        self.calls: list[str] = []
+        self.capacity_entries: list[dict[str, Any]] = []
 
     def __enter__(self) -> Self:
         self.started = perf_counter()
+        self.span = start_span(self.name, self.table)
         return self
 
     def __exit__(
@@ -93,7 +103,9 @@ class OperationLog:
                 operation=self.name, pk=self.pk, sk=self.sk, reason=str(exc)
             )
             self._log_failure(error, fields)
+            self._end_span(error)
             raise error from exc
+        self._end_span(exc)
         if exc is None:
             self.logger.info("dynamodb operation", outcome="ok", **fields)
         elif isinstance(exc, asyncio.CancelledError):
@@ -130,6 +142,26 @@ class OperationLog:
             fields["consumed_capacity"] = self.capacity
         return fields
 
+    def _end_span(self, exc: BaseException | None) -> None:
+        if self.span is None:
+            return
+        # A generator closed early (GeneratorExit) or a cancelled caller is not a failure.
+        failed = exc if isinstance(exc, Exception) else None
+        finish_span(
+            self.span,
+            fields=self.fields,
+            calls=self.calls,
+            requests=self.requests,
+            retries=self.retries,
+            capacity=self.capacity_entries,
+            error=failed,
+        )
+
+    def note_request(self, api: str, request: dict[str, Any]) -> None:
+        """Tell the span which API call is about to be made and what it asks for."""
+        if self.span is not None:
+            note_request(self.span, api, request, self.calls)
+
     def error(self, reason: str, error_class: type[DynamoDBServiceError]) -> DynamoDBServiceError:
         """An error of this operation, naming its keys."""
         return error_class(operation=self.name, pk=self.pk, sk=self.sk, reason=reason)
@@ -146,6 +178,8 @@ class OperationLog:
         capacity = response.get("ConsumedCapacity")
         if capacity:
             entries = capacity if isinstance(capacity, list) else [capacity]
+            if self.span is not None:
+                self.capacity_entries.extend(entries)
             units = sum(entry.get("CapacityUnits", 0.0) for entry in entries)
             self.capacity = (self.capacity or 0.0) + units
 
