@@ -22,7 +22,14 @@ from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
 from lvrgd_common.services.dynamodb_service import DynamoDBService as AsyncDynamoDBService
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+    from collections.abc import (
+        AsyncIterator,
+        Callable,
+        Coroutine,
+        Iterator,
+        Mapping,
+        Sequence,
+    )
     from concurrent.futures import Future
     from types import TracebackType
 
@@ -258,13 +265,28 @@ class DynamoDBService:
 
     # --- batches --------------------------------------------------------------------------
 
-    def batch_write(self, items: Sequence[DynamoDBBaseModel]) -> None:
-        """Put any number of items; see `lvrgd_common.DynamoDBService.batch_write`."""
-        return self._call("batch_write", self._service.batch_write(items))
+    def batch_write(
+        self,
+        items: Sequence[DynamoDBBaseModel],
+        *,
+        on_progress: Callable[[int, int], object] | None = None,
+    ) -> None:
+        """Put any number of items; see `lvrgd_common.DynamoDBService.batch_write`.
 
-    def batch_delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        ``on_progress`` is called on the facade's loop thread.
+        """
+        coro = self._service.batch_write(items, on_progress=on_progress)
+        return self._call("batch_write", coro)
+
+    def batch_delete(
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        on_progress: Callable[[int, int], object] | None = None,
+    ) -> None:
         """Delete any number of keys; see `lvrgd_common.DynamoDBService.batch_delete`."""
-        return self._call("batch_delete", self._service.batch_delete(keys))
+        coro = self._service.batch_delete(keys, on_progress=on_progress)
+        return self._call("batch_delete", coro)
 
     def batch_get(
         self,
