@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Final
+import re
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import ClientError as AiohttpClientError
 from botocore.exceptions import (
@@ -26,7 +27,10 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBValidationError,
 )
 
-__all__ = ["TRANSLATED_ERRORS", "translate_error"]
+if TYPE_CHECKING:
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
+
+__all__ = ["TRANSLATED_ERRORS", "is_key_schema_mismatch", "translate_error"]
 
 # Transport failures below botocore that mean DynamoDB could not be reached.
 _TRANSPORT_ERRORS: Final = (AiohttpClientError, OSError, TimeoutError)
@@ -51,9 +55,23 @@ ERROR_CLASSES: Final[dict[str, type[DynamoDBServiceError]]] = {
     "IdempotentParameterMismatchException": DynamoDBTransactionError,
 }
 
+# What DynamoDB (and moto, dynalite) say when a request's key does not fit the table's.
+_KEY_SCHEMA_MISMATCH: Final = re.compile(
+    "key element does not match the schema|Missing the key|Type mismatch for key"
+    "|missed key schema element|does not match schema type|required keys? w[ae]re? not given",
+    re.IGNORECASE,
+)
+
+
+def is_key_schema_mismatch(error: DynamoDBServiceError) -> bool:
+    """Whether DynamoDB refused a request because its key does not fit the table."""
+    return isinstance(error, DynamoDBValidationError) and bool(
+        _KEY_SCHEMA_MISMATCH.search(error.reason)
+    )
+
 
 def translate_error(
-    exc: BaseException, operation: str, pk: str | None = None, sk: str | None = None
+    exc: BaseException, operation: str, pk: KeyValue | None = None, sk: KeyValue | None = None
 ) -> DynamoDBServiceError:
     """The domain exception for a failed request; the caller raises it ``from exc``."""
     if isinstance(exc, ClientError):
@@ -73,7 +91,7 @@ def translate_error(
 
 
 def _from_client_error(
-    exc: ClientError, operation: str, pk: str | None, sk: str | None
+    exc: ClientError, operation: str, pk: KeyValue | None, sk: KeyValue | None
 ) -> DynamoDBServiceError:
     error = exc.response.get("Error", {})
     code = error.get("Code") or None

@@ -14,6 +14,7 @@ from lvrgd_common.services._dynamodb.codec import InvalidInputError
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["OperationLog"]
@@ -46,8 +47,8 @@ class OperationLog:
         logger: LoggerProtocol,
         table: str,
         name: str,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         **fields: Any,  # noqa: ANN401
     ) -> None:
         self.logger = logger

@@ -17,12 +17,11 @@ from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
     InvalidInputError,
     Item,
-    check_key,
     encode_item,
-    encode_key,
     item_size,
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
+from lvrgd_common.services._dynamodb.keys import Key, TableKeys
 from lvrgd_common.services._dynamodb.updates import plan_updates, version_change
 
 if TYPE_CHECKING:
@@ -46,6 +45,7 @@ __all__ = [
     "encoded_item",
     "get_request",
     "is_guarded",
+    "key_values",
     "put_entry",
     "put_request",
     "query_request",
@@ -54,6 +54,7 @@ __all__ = [
     "transact_get_request",
     "transact_write_items",
     "transact_write_request",
+    "transaction_key_values",
     "unprocessed_get_keys",
     "unprocessed_write_keys",
     "update_request",
@@ -79,8 +80,6 @@ CAPACITY_APIS: Final = frozenset(
     }
 )
 
-Key = tuple[str, str]
-
 
 def check_model_class(model_class: object) -> None:
     """Refuse anything but a `DynamoDBBaseModel` subclass as the class to decode into."""
@@ -98,18 +97,23 @@ def check_page_size(limit: object, name: str = "limit") -> None:
         raise InvalidInputError(msg)
 
 
-def check_keys(keys: Iterable[object]) -> list[Key]:
+def check_keys(table_keys: TableKeys, keys: Iterable[object]) -> list[Key]:
     """Every key as a checked ``(pk, sk)`` pair, in order."""
     checked: list[Key] = []
     for key in keys:
         if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004 - a pair
             msg = f"keys must be (pk, sk) tuples, got {key!r}"
             raise InvalidInputError(msg)
-        checked.append(check_key(*key))
+        checked.append(table_keys.checked(*key))
     return checked
 
 
-def encoded_item(item: object) -> tuple[Key, Item]:
+def key_values(keys: Iterable[object]) -> list[object]:
+    """Every pk and sk value among ``keys`` (to tell whether the key schema is needed)."""
+    return [value for key in keys if isinstance(key, tuple) for value in key]
+
+
+def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
     """The key and encoded form of a model, checked against DynamoDB's limits.
 
     Raises:
@@ -118,8 +122,9 @@ def encoded_item(item: object) -> tuple[Key, Item]:
     if not isinstance(item, DynamoDBBaseModel):
         msg = f"expected a DynamoDBBaseModel instance, got {type(item).__name__}"
         raise InvalidInputError(msg)
-    key = check_key(item.pk, item.sk)
-    encoded = encode_item(item)
+    pk, sk = item.pk, item.sk
+    key = table_keys.checked(pk, sk)
+    encoded = table_keys.stored(encode_item(item), pk, sk)
     size = item_size(encoded)
     if size > MAX_ITEM_BYTES:
         msg = f"the item is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES}"
@@ -139,9 +144,11 @@ def _with_conditions(
     return builder.apply(request)
 
 
-def get_request(table: str, key: Key, *, consistent_read: bool = False) -> dict[str, Any]:
+def get_request(
+    table: str, table_keys: TableKeys, key: Key, *, consistent_read: bool = False
+) -> dict[str, Any]:
     """A GetItem of one key."""
-    request: dict[str, Any] = {"TableName": table, "Key": encode_key(*check_key(*key))}
+    request: dict[str, Any] = {"TableName": table, "Key": table_keys.encode(*key)}
     if consistent_read:
         request["ConsistentRead"] = True
     return request
@@ -178,9 +185,9 @@ def put_entry(item: Item) -> dict[str, Any]:
     return {"PutRequest": {"Item": item}}
 
 
-def delete_entry(key: Key) -> dict[str, Any]:
+def delete_entry(table_keys: TableKeys, key: Key) -> dict[str, Any]:
     """A BatchWriteItem entry that deletes one (checked) key."""
-    return {"DeleteRequest": {"Key": encode_key(*key)}}
+    return {"DeleteRequest": {"Key": table_keys.encode(*key)}}
 
 
 def batch_write_request(table: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -188,7 +195,9 @@ def batch_write_request(table: str, entries: list[dict[str, Any]]) -> dict[str, 
     return {"RequestItems": {table: entries}}
 
 
-def unprocessed_write_keys(response: Mapping[str, Any], table: str) -> list[Key]:
+def unprocessed_write_keys(
+    response: Mapping[str, Any], table: str, table_keys: TableKeys
+) -> list[Key]:
     """The keys of the BatchWriteItem entries DynamoDB left unprocessed."""
     keys: list[Key] = []
     for entry in response.get("UnprocessedItems", {}).get(table, []):
@@ -196,24 +205,26 @@ def unprocessed_write_keys(response: Mapping[str, Any], table: str) -> list[Key]
             item = entry["PutRequest"]["Item"]
         else:
             item = entry["DeleteRequest"]["Key"]
-        keys.append((item["pk"]["S"], item["sk"]["S"]))
+        keys.append(table_keys.key_of(item))
     return keys
 
 
 def batch_get_request(
-    table: str, keys: Iterable[Key], *, consistent_read: bool = False
+    table: str, table_keys: TableKeys, keys: Iterable[Key], *, consistent_read: bool = False
 ) -> dict[str, Any]:
     """A BatchGetItem of at most 100 (checked) keys."""
-    request: dict[str, Any] = {"Keys": [encode_key(pk, sk) for pk, sk in keys]}
+    request: dict[str, Any] = {"Keys": [table_keys.encode(pk, sk) for pk, sk in keys]}
     if consistent_read:
         request["ConsistentRead"] = True
     return {"RequestItems": {table: request}}
 
 
-def unprocessed_get_keys(response: Mapping[str, Any], table: str) -> list[Key]:
+def unprocessed_get_keys(
+    response: Mapping[str, Any], table: str, table_keys: TableKeys
+) -> list[Key]:
     """The keys of a BatchGetItem that DynamoDB left unprocessed."""
     unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
-    return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
+    return [table_keys.key_of(key) for key in unprocessed.get("Keys", [])]
 
 
 def put_request(
@@ -229,7 +240,7 @@ def put_request(
 
 
 def save_request(
-    table: str, item: ModelT, conditions: Conditions = ()
+    table: str, table_keys: TableKeys, item: ModelT, conditions: Conditions = ()
 ) -> tuple[ModelT, dict[str, Any]]:
     """The model as it will be stored, and the Put that stores it.
 
@@ -240,14 +251,14 @@ def save_request(
         InvalidInputError: Not a model, bad keys, unstorable values, or over 400 KB.
     """
     if not isinstance(item, VersionedModel):
-        _, encoded = encoded_item(item)
+        _, encoded = encoded_item(item, table_keys)
         return item, put_request(table, encoded, conditions)
     expected = item.version
     if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
         msg = f"version must be a whole number >= 0, got {expected!r}"
         raise InvalidInputError(msg)
     saved = item.model_copy(update={VERSION_FIELD: expected + 1})
-    _, encoded = encoded_item(saved)
+    _, encoded = encoded_item(saved, table_keys)
     return saved, put_request(table, encoded, conditions, expected)
 
 
@@ -261,14 +272,17 @@ def check_unversioned(item: object) -> None:
         raise InvalidInputError(msg)
 
 
-def delete_request(table: str, key: Key, conditions: Conditions = ()) -> dict[str, Any]:
+def delete_request(
+    table: str, table_keys: TableKeys, key: Key, conditions: Conditions = ()
+) -> dict[str, Any]:
     """A Delete of one key."""
-    request = {"TableName": table, "Key": encode_key(*check_key(*key))}
+    request = {"TableName": table, "Key": table_keys.encode(*key)}
     return _with_conditions(request, ExpressionBuilder(), conditions)
 
 
 def update_request(
     table: str,
+    table_keys: TableKeys,
     key: Key,
     updates: Mapping[Any, Any],
     conditions: Conditions = (),
@@ -284,27 +298,26 @@ def update_request(
         InvalidInputError: Bad updates (empty, a key attribute, overlapping paths, a bad
             action, an unknown field, a value the field does not take).
     """
-    pk, sk = check_key(*key)
+    encoded_key = table_keys.encode(*key)
     if model_class is not None:
         check_model_class(model_class)
     others, version, expected = version_change(updates, model_class)
+    key_names = KEY_ATTRIBUTES | set(table_keys.names)
     # Only the version may be named: the update checks and advances it, nothing else.
     changes = (
-        []
-        if version is not None and not others
-        else plan_updates(others, KEY_ATTRIBUTES, model_class)
+        [] if version is not None and not others else plan_updates(others, key_names, model_class)
     )
     if version is not None:
         changes.append(version)
     builder = ExpressionBuilder()
     request: dict[str, Any] = {
         "TableName": table,
-        "Key": encode_key(pk, sk),
+        "Key": encoded_key,
         "UpdateExpression": builder.changes(changes),
     }
     if model_class is not None:
         request["ReturnValues"] = "ALL_NEW"
-    required = [f"attribute_exists({builder.name('pk')})"]
+    required = [f"attribute_exists({builder.name(table_keys.partition_name)})"]
     if expected is not None:
         required.append(_version_check(builder, expected))
     return _with_conditions(request, builder, conditions, required)
@@ -325,23 +338,36 @@ def _version_check(builder: ExpressionBuilder, expected: int) -> str:
     return f"{name} = {builder.value({'N': str(expected)})}"
 
 
-def _transaction_entry(table: str, operation: TransactionWriteItem) -> dict[str, Any]:
+def _transaction_entry(
+    table: str, table_keys: TableKeys, operation: TransactionWriteItem
+) -> dict[str, Any]:
     if operation.item is not None:
-        _, put = save_request(table, operation.item, operation.conditions)
+        _, put = save_request(table, table_keys, operation.item, operation.conditions)
         return {"Put": put}
     key = operation.key
     if operation.operation == "update":
         updates = operation.updates or {}
-        update = update_request(table, key, updates, operation.conditions, operation.model_class)
+        update = update_request(
+            table, table_keys, key, updates, operation.conditions, operation.model_class
+        )
         update.pop("ReturnValues", None)  # a transaction returns no items
         return {"Update": update}
     if operation.operation == "delete":
-        return {"Delete": delete_request(table, key, operation.conditions)}
-    return {"ConditionCheck": delete_request(table, key, operation.conditions)}
+        return {"Delete": delete_request(table, table_keys, key, operation.conditions)}
+    return {"ConditionCheck": delete_request(table, table_keys, key, operation.conditions)}
+
+
+def transaction_key_values(operations: Sequence[object]) -> list[object]:
+    """Every pk and sk value the operations name (to tell whether the schema is needed)."""
+    values: list[object] = []
+    for operation in operations:
+        if isinstance(operation, TransactionWriteItem):
+            values.extend(operation.key)
+    return values
 
 
 def transact_write_items(
-    table: str, operations: Sequence[TransactionWriteItem]
+    table: str, table_keys: TableKeys, operations: Sequence[TransactionWriteItem]
 ) -> list[dict[str, Any]]:
     """TransactItems for TransactWriteItems.
 
@@ -355,17 +381,18 @@ def transact_write_items(
         if not isinstance(operation, TransactionWriteItem):
             msg = f"expected TransactionWriteItem, got {type(operation).__name__}"
             raise InvalidInputError(msg)
-        key = operation.key
+        key = table_keys.checked(*operation.key)
         if key in seen:
             msg = f"the transaction names item {key!r} more than once"
             raise InvalidInputError(msg)
         seen.add(key)
-        entries.append(_transaction_entry(table, operation))
+        entries.append(_transaction_entry(table, table_keys, operation))
     return entries
 
 
 def transact_write_request(
     table: str,
+    table_keys: TableKeys,
     operations: Sequence[TransactionWriteItem],
     client_request_token: str | None = None,
 ) -> dict[str, Any]:
@@ -374,7 +401,7 @@ def transact_write_request(
     Raises:
         InvalidInputError: As `transact_write_items`, or a token of a bad length.
     """
-    request: dict[str, Any] = {"TransactItems": transact_write_items(table, operations)}
+    request: dict[str, Any] = {"TransactItems": transact_write_items(table, table_keys, operations)}
     if client_request_token is not None:
         if not 1 <= len(client_request_token) <= MAX_CLIENT_REQUEST_TOKEN:
             msg = f"client_request_token must be 1 to {MAX_CLIENT_REQUEST_TOKEN} characters"
@@ -383,27 +410,31 @@ def transact_write_request(
     return request
 
 
-def transact_get_request(table: str, keys: Sequence[object]) -> dict[str, Any]:
+def transact_get_request(
+    table: str, table_keys: TableKeys, keys: Sequence[object]
+) -> dict[str, Any]:
     """A TransactGetItems request (with no items when ``keys`` is empty).
 
     Raises:
         InvalidInputError: As `transact_get_items`.
     """
-    return {"TransactItems": transact_get_items(table, keys)}
+    return {"TransactItems": transact_get_items(table, table_keys, keys)}
 
 
-def transact_get_items(table: str, keys: Sequence[object]) -> list[dict[str, Any]]:
+def transact_get_items(
+    table: str, table_keys: TableKeys, keys: Sequence[object]
+) -> list[dict[str, Any]]:
     """TransactItems for TransactGetItems.
 
     Raises:
         InvalidInputError: Over 100 keys, a key named twice, or a bad key.
     """
     _check_transaction_size(len(keys))
-    checked = check_keys(keys)
+    checked = check_keys(table_keys, keys)
     if len(set(checked)) != len(checked):
         msg = "the transaction names an item more than once"
         raise InvalidInputError(msg)
-    return [{"Get": {"TableName": table, "Key": encode_key(pk, sk)}} for pk, sk in checked]
+    return [{"Get": {"TableName": table, "Key": table_keys.encode(pk, sk)}} for pk, sk in checked]
 
 
 def _check_transaction_size(size: int) -> None:
