@@ -6,8 +6,6 @@ import asyncio
 from functools import partial
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from pydantic import ValidationError
-
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
@@ -31,6 +29,7 @@ from lvrgd_common.services._dynamodb.client import open_client
 from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
+    ItemDecodeError,
     check_key,
     check_partition_value,
     decode_model,
@@ -492,7 +491,7 @@ class DynamoDBService:
                     key = (raw["pk"]["S"], raw["sk"]["S"])
                     try:
                         found[key] = decode_model(model_class, raw)
-                    except ValidationError:
+                    except ItemDecodeError:
                         unfit[key] = raw
                 unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
                 return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
@@ -617,11 +616,18 @@ class DynamoDBService:
 def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
     try:
         return decode_model(model_class, raw)
-    except ValidationError as exc:
-        pk = raw.get("pk", {}).get("S")
-        sk = raw.get("sk", {}).get("S")
-        reason = f"the stored item does not fit {model_class.__name__}: {exc}"
-        raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=reason) from exc
+    except ItemDecodeError as exc:
+        # The message names the key, the attributes and the expected types; no stored
+        # value (pydantic's own message quotes them), so it is safe to log.
+        raise DynamoDBDecodeError(
+            operation=op.name, pk=_key_part(raw, "pk"), sk=_key_part(raw, "sk"), reason=str(exc)
+        ) from exc
+
+
+def _key_part(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    text = value.get("S") if isinstance(value, dict) else None
+    return text if isinstance(text, str) else None
 
 
 def _write_request_key(request: Mapping[str, Any]) -> Key:

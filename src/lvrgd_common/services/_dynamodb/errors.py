@@ -26,7 +26,12 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBValidationError,
 )
 
-__all__ = ["TRANSLATED_ERRORS", "translate_error"]
+__all__ = ["TRANSLATED_ERRORS", "InvalidInputError", "translate_error"]
+
+
+class InvalidInputError(ValueError):
+    """Input the service must refuse before sending; it becomes a validation error."""
+
 
 # Transport failures below botocore that mean DynamoDB could not be reached.
 _TRANSPORT_ERRORS: Final = (AiohttpClientError, OSError, TimeoutError)
