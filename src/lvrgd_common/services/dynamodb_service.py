@@ -35,7 +35,12 @@ from lvrgd_common.services._dynamodb.codec import (
     decode_model,
     encode_key,
 )
-from lvrgd_common.services._dynamodb.errors import translate_error
+from lvrgd_common.services._dynamodb.errors import (
+    ErrorRoom,
+    describe_table,
+    raised_by_client,
+    translate_error,
+)
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
     TABLE_KEYS,
@@ -92,6 +97,8 @@ class DynamoDBService:
         self._logger = logger
         self._config = config
         self._table = config.table_name
+        self._where = describe_table(config.table_name, config.region, config.endpoint_url)
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._client: DynamoDBClient | None = None
         self._stack: AsyncExitStack | None = None
         self._closed = False
@@ -129,6 +136,7 @@ class DynamoDBService:
                 )
             if self._client is None:
                 self._client, self._stack = await open_client(self._config)
+                self._loop = asyncio.get_running_loop()
         return self
 
     async def close(self) -> None:
@@ -224,9 +232,13 @@ class DynamoDBService:
             except DynamoDBConditionalCheckError as exc:
                 if conditions:
                     raise
-                not_found = op.error("the item does not exist", DynamoDBItemNotFoundError)
-                not_found.error_code = exc.error_code
-                raise not_found from exc.__cause__
+                raise DynamoDBItemNotFoundError(
+                    operation=op.name,
+                    pk=op.pk,
+                    sk=op.sk,
+                    reason="the item does not exist",
+                    error_code=exc.error_code,
+                ) from exc.__cause__
 
     # --- queries --------------------------------------------------------------------------
 
@@ -583,7 +595,7 @@ class DynamoDBService:
         pk: str | None = None,
         sk: str | None = None,
         **fields: Any,  # noqa: ANN401
-    ) -> OperationLog:
+    ) -> ErrorRoom:
         if self._client is None:
             reason = "the service is closed" if self._closed else "the service is not open"
             raise DynamoDBServiceError(
@@ -592,7 +604,15 @@ class DynamoDBService:
                 sk=sk,
                 reason=f"{reason}; use 'async with service:' or 'await service.open()'",
             )
-        return OperationLog(self._logger, self._table, name, pk, sk, **fields)
+        if asyncio.get_running_loop() is not self._loop:
+            raise DynamoDBServiceError(
+                operation=name,
+                pk=pk,
+                sk=sk,
+                reason="the service was opened in another event loop; its connections "
+                "belong to that loop: open one service per event loop",
+            )
+        return ErrorRoom(OperationLog(self._logger, self._table, name, pk, sk, **fields))
 
     def _sender(self, op: OperationLog, api: str) -> Callable[[dict[str, Any]], Any]:
         return partial(self._send, op, api)
@@ -606,9 +626,12 @@ class DynamoDBService:
         try:
             response: dict[str, Any] = await getattr(client, api)(**request)
         except Exception as exc:
-            # Whatever the client raises (botocore, aiohttp, or a parser tripping over a
-            # malformed answer) leaves as a DynamoDBServiceError with the cause chained.
-            raise translate_error(exc, op.name, op.pk, op.sk) from exc
+            # What the client raises (botocore, aiohttp, or a parser tripping over a
+            # malformed answer) leaves as a DynamoDBServiceError with the cause chained;
+            # anything else is not an AWS error and is not dressed as one.
+            if not raised_by_client(exc):
+                raise
+            raise translate_error(exc, op.name, op.pk, op.sk, where=self._where) from exc
         op.note_response(response)
         return response
 

@@ -299,7 +299,7 @@ def _encode_int(value: int, path: str) -> AttributeValue:
 
 def _encode_float(value: float, path: str) -> AttributeValue:
     if not math.isfinite(value):
-        raise CodecError(path, _NOT_FINITE)
+        raise CodecError(path, _not_finite(value))
     # repr is the shortest string that reads back as the same float: 0.1 stays "0.1".
     text = repr(value)
     if value == 0 or 1e-120 < abs(value) < 1e120:  # noqa: PLR2004 - well inside DynamoDB's range
@@ -311,14 +311,18 @@ def _encode_decimal(value: Decimal, path: str) -> AttributeValue:
     return {"N": _checked_number(value, path)}
 
 
-_NOT_FINITE: Final = "NaN and infinity cannot be stored in DynamoDB"
+def _not_finite(value: float | Decimal) -> str:
+    # The repr of NaN or infinity says which it was and carries no data.
+    return f"{value!r} cannot be stored in DynamoDB"
+
+
 _OUT_OF_RANGE: Final = "the number is outside DynamoDB's range 1E-130 .. 1E+126"
 _TOO_PRECISE: Final = f"the number has more than {MAX_NUMBER_DIGITS} significant digits"
 
 
 def _checked_number(value: Decimal, path: str) -> str:
     if not value.is_finite():
-        raise CodecError(path, _NOT_FINITE)
+        raise CodecError(path, _not_finite(value))
     if value.is_zero():
         return "0"
     # The range first: adjusted() needs no context, while normalize() would overflow

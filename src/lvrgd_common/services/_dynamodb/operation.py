@@ -5,11 +5,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Self
 
-from lvrgd_common.exceptions.dynamodb_exceptions import (
-    DynamoDBServiceError,
-    DynamoDBValidationError,
-)
-from lvrgd_common.services._dynamodb.codec import InvalidInputError
+from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -24,8 +20,7 @@ class OperationLog:
 
     Success is an INFO record; a failure is one WARNING record carrying the error class
     and AWS code (the exception itself goes to the caller, so it is not logged again).
-    Input refused by the private helpers (`InvalidInputError`) leaves as a
-    `DynamoDBValidationError` naming this operation and its keys.
+    Errors are translated before they reach it (`errors.ErrorRoom`); it only logs.
     """
 
     __slots__ = (
@@ -72,12 +67,6 @@ class OperationLog:
         traceback: TracebackType | None,
     ) -> None:
         fields = self._record()
-        if isinstance(exc, InvalidInputError):
-            error = DynamoDBValidationError(
-                operation=self.name, pk=self.pk, sk=self.sk, reason=str(exc)
-            )
-            self._log_failure(error, fields)
-            raise error from exc
         if exc is None:
             self.logger.info("dynamodb operation", **fields)
         elif isinstance(exc, DynamoDBServiceError):
