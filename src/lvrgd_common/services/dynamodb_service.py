@@ -30,10 +30,8 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     ItemDecodeError,
-    check_key,
     check_partition_value,
     decode_model,
-    encode_key,
 )
 from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
@@ -50,16 +48,24 @@ from lvrgd_common.services._dynamodb.queries import (
     walk,
 )
 from lvrgd_common.services._dynamodb.requests import (
-    MAX_CLIENT_REQUEST_TOKEN,
+    CAPACITY_APIS,
     Key,
+    batch_get_request,
+    batch_write_request,
     check_keys,
     check_model_class,
     check_page_size,
+    delete_entry,
     delete_request,
     encoded_item,
+    get_request,
+    put_entry,
     put_request,
-    transact_get_items,
-    transact_write_items,
+    query_request,
+    transact_get_request,
+    transact_write_request,
+    unprocessed_get_keys,
+    unprocessed_write_keys,
     update_request,
 )
 
@@ -108,9 +114,7 @@ class DynamoDBService:
         self._backoff = Backoff(
             config.batch_max_attempts, config.batch_backoff_base, config.batch_backoff_max
         )
-        self._extra: dict[str, Any] = (
-            {"ReturnConsumedCapacity": "TOTAL"} if config.return_consumed_capacity else {}
-        )
+        self._capacity = config.return_consumed_capacity
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._client else "new"
@@ -171,8 +175,7 @@ class DynamoDBService:
         """
         with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
             _, encoded = encoded_item(item)
-            request = {**put_request(self._table, encoded, conditions), **self._extra}
-            await self._send(op, "put_item", request)
+            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
 
     async def get_one(
         self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
@@ -184,13 +187,7 @@ class DynamoDBService:
         """
         with self._operation("get_one", pk, sk) as op:
             check_model_class(model_class)
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "Key": encode_key(*check_key(pk, sk)),
-                **self._extra,
-            }
-            if consistent_read:
-                request["ConsistentRead"] = True
+            request = get_request(self._table, (pk, sk), consistent_read=consistent_read)
             raw = (await self._send(op, "get_item", request)).get("Item")
             op.fields["found"] = raw is not None
             return None if raw is None else _decode(op, raw, model_class)
@@ -204,8 +201,7 @@ class DynamoDBService:
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
         with self._operation("delete", pk, sk) as op:
-            request = {**delete_request(self._table, (pk, sk), conditions), **self._extra}
-            await self._send(op, "delete_item", request)
+            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
 
     async def update(
         self,
@@ -226,7 +222,7 @@ class DynamoDBService:
                 condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
-            request = {**update_request(self._table, (pk, sk), updates, conditions), **self._extra}
+            request = update_request(self._table, (pk, sk), updates, conditions)
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
@@ -346,16 +342,13 @@ class DynamoDBService:
             msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
         keys = await self._index_keys(op, index_name)
-        request: dict[str, Any] = {"TableName": self._table, **self._extra}
-        if index_name is not None:
-            request["IndexName"] = index_name
-        if not scan_forward:
-            request["ScanIndexForward"] = False
-        if consistent_read:
-            if keys.is_global:
-                msg = f"consistent reads are not supported on global secondary index {index_name!r}"
-                raise InvalidInputError(msg)
-            request["ConsistentRead"] = True
+        request = query_request(
+            self._table,
+            index_name,
+            is_global=keys.is_global,
+            scan_forward=scan_forward,
+            consistent_read=consistent_read,
+        )
         return QueryPlan(keys, pk, condition, request, scan_forward=scan_forward)
 
     async def _page(
@@ -430,10 +423,7 @@ class DynamoDBService:
                 key, encoded[key] = encoded_item(item)
                 originals[key] = item
             await self._write_batches(
-                op,
-                list(encoded),
-                lambda key: {"PutRequest": {"Item": encoded[key]}},
-                originals.__getitem__,
+                op, list(encoded), lambda key: put_entry(encoded[key]), originals.__getitem__
             )
 
     async def batch_delete(self, keys: Sequence[tuple[str, str]]) -> None:
@@ -446,7 +436,7 @@ class DynamoDBService:
             await self._write_batches(
                 op,
                 list(dict.fromkeys(check_keys(keys))),
-                lambda key: {"DeleteRequest": {"Key": encode_key(*key)}},
+                delete_entry,
                 lambda key: key,
             )
 
@@ -460,10 +450,9 @@ class DynamoDBService:
         table = self._table
 
         async def send(chunk: list[Key]) -> list[Key]:
-            body = {"RequestItems": {table: [request_of(key) for key in chunk]}, **self._extra}
+            body = batch_write_request(table, [request_of(key) for key in chunk])
             response = await self._send(op, "batch_write_item", body)
-            unprocessed = response.get("UnprocessedItems", {}).get(table, [])
-            return [_write_request_key(request) for request in unprocessed]
+            return unprocessed_write_keys(response, table)
 
         outcomes = await self._run_chunks(op, send, keys, MAX_BATCH_WRITE)
         _raise_unfinished(op, outcomes, len(keys), original_of)
@@ -494,10 +483,7 @@ class DynamoDBService:
             table = self._table
 
             async def send(chunk: list[Key]) -> list[Key]:
-                request: dict[str, Any] = {"Keys": [encode_key(pk, sk) for pk, sk in chunk]}
-                if consistent_read:
-                    request["ConsistentRead"] = True
-                body = {"RequestItems": {table: request}, **self._extra}
+                body = batch_get_request(table, chunk, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
                 for raw in response.get("Responses", {}).get(table, []):
                     key = (raw["pk"]["S"], raw["sk"]["S"])
@@ -505,8 +491,7 @@ class DynamoDBService:
                         found[key] = decode_model(model_class, raw)
                     except ItemDecodeError:
                         unfit[key] = raw
-                unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
-                return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
+                return unprocessed_get_keys(response, table)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
             _raise_unfinished(op, outcomes, len(unique), lambda key: key)
@@ -548,15 +533,7 @@ class DynamoDBService:
                 one entry per operation, in order.
         """
         with self._operation("transact_write", operations=len(operations)) as op:
-            request: dict[str, Any] = {
-                "TransactItems": transact_write_items(self._table, operations),
-                **self._extra,
-            }
-            if client_request_token is not None:
-                if not 1 <= len(client_request_token) <= MAX_CLIENT_REQUEST_TOKEN:
-                    msg = f"client_request_token must be 1 to {MAX_CLIENT_REQUEST_TOKEN} characters"
-                    raise InvalidInputError(msg)
-                request["ClientRequestToken"] = client_request_token
+            request = transact_write_request(self._table, operations, client_request_token)
             if operations:
                 await self._send(op, "transact_write_items", request)
 
@@ -564,11 +541,10 @@ class DynamoDBService:
         """Read up to 100 items atomically; results in key order, absent keys left out."""
         with self._operation("transact_get", keys=len(keys)) as op:
             check_model_class(model_class)
-            entries = transact_get_items(self._table, keys)
-            if not entries:
+            request = transact_get_request(self._table, keys)
+            if not request["TransactItems"]:
                 return []
-            body = {"TransactItems": entries, **self._extra}
-            responses = (await self._send(op, "transact_get_items", body)).get("Responses", [])
+            responses = (await self._send(op, "transact_get_items", request)).get("Responses", [])
             items = [entry["Item"] for entry in responses if entry.get("Item")]
             op.fields["found"] = len(items)
             return [_decode(op, raw, model_class) for raw in items]
@@ -623,6 +599,8 @@ class DynamoDBService:
         if client is None:
             reason = "the service was closed"
             raise op.error(reason, DynamoDBServiceError)
+        if self._capacity and api in CAPACITY_APIS:
+            request = {**request, "ReturnConsumedCapacity": "TOTAL"}
         try:
             response: dict[str, Any] = await getattr(client, api)(**request)
         except Exception as exc:
@@ -651,14 +629,6 @@ def _key_part(raw: Mapping[str, Any], name: str) -> str | None:
     value = raw.get(name)
     text = value.get("S") if isinstance(value, dict) else None
     return text if isinstance(text, str) else None
-
-
-def _write_request_key(request: Mapping[str, Any]) -> Key:
-    if "PutRequest" in request:
-        item = request["PutRequest"]["Item"]
-    else:
-        item = request["DeleteRequest"]["Key"]
-    return (item["pk"]["S"], item["sk"]["S"])
 
 
 def _raise_unfinished(

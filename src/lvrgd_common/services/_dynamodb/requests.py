@@ -1,8 +1,9 @@
-"""Request bodies for single-item writes, batches and transactions, checked before sending.
+"""Request bodies for every operation, checked before sending.
 
 Everything here is pure: it validates the input the way DynamoDB would (key sizes, item
 size, limits, one operation per item) and raises `InvalidInputError` instead of letting a
-request fail on the server.
+request fail on the server. ``ReturnConsumedCapacity`` is not set here: the service adds
+it in one place, to the requests of `CAPACITY_APIS`.
 """
 
 from __future__ import annotations
@@ -29,22 +30,48 @@ if TYPE_CHECKING:
     from lvrgd_common.models.attribute_condition import AttributeCondition
 
 __all__ = [
+    "CAPACITY_APIS",
     "MAX_CLIENT_REQUEST_TOKEN",
     "MAX_TRANSACTION_ITEMS",
     "Key",
+    "batch_get_request",
+    "batch_write_request",
     "check_keys",
     "check_model_class",
     "check_page_size",
+    "delete_entry",
     "delete_request",
     "encoded_item",
+    "get_request",
+    "put_entry",
     "put_request",
+    "query_request",
     "transact_get_items",
+    "transact_get_request",
     "transact_write_items",
+    "transact_write_request",
+    "unprocessed_get_keys",
+    "unprocessed_write_keys",
     "update_request",
 ]
 
 MAX_TRANSACTION_ITEMS: Final = 100
 MAX_CLIENT_REQUEST_TOKEN: Final = 36
+
+# The APIs that take ReturnConsumedCapacity (DescribeTable does not).
+CAPACITY_APIS: Final = frozenset(
+    {
+        "put_item",
+        "get_item",
+        "delete_item",
+        "update_item",
+        "query",
+        "batch_write_item",
+        "batch_get_item",
+        "transact_write_items",
+        "transact_get_items",
+    }
+)
 
 Key = tuple[str, str]
 
@@ -104,6 +131,83 @@ def _with_conditions(
     if clauses:
         request["ConditionExpression"] = " AND ".join(clauses)
     return builder.apply(request)
+
+
+def get_request(table: str, key: Key, *, consistent_read: bool = False) -> dict[str, Any]:
+    """A GetItem of one key."""
+    request: dict[str, Any] = {"TableName": table, "Key": encode_key(*check_key(*key))}
+    if consistent_read:
+        request["ConsistentRead"] = True
+    return request
+
+
+def query_request(
+    table: str,
+    index_name: str | None,
+    *,
+    is_global: bool,
+    scan_forward: bool,
+    consistent_read: bool,
+) -> dict[str, Any]:
+    """The part of a Query that every range and page of it shares.
+
+    Raises:
+        InvalidInputError: A consistent read asked of a global secondary index.
+    """
+    request: dict[str, Any] = {"TableName": table}
+    if index_name is not None:
+        request["IndexName"] = index_name
+    if not scan_forward:
+        request["ScanIndexForward"] = False
+    if consistent_read:
+        if is_global:
+            msg = f"consistent reads are not supported on global secondary index {index_name!r}"
+            raise InvalidInputError(msg)
+        request["ConsistentRead"] = True
+    return request
+
+
+def put_entry(item: Item) -> dict[str, Any]:
+    """A BatchWriteItem entry that puts an encoded item."""
+    return {"PutRequest": {"Item": item}}
+
+
+def delete_entry(key: Key) -> dict[str, Any]:
+    """A BatchWriteItem entry that deletes one (checked) key."""
+    return {"DeleteRequest": {"Key": encode_key(*key)}}
+
+
+def batch_write_request(table: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A BatchWriteItem of at most 25 entries."""
+    return {"RequestItems": {table: entries}}
+
+
+def unprocessed_write_keys(response: Mapping[str, Any], table: str) -> list[Key]:
+    """The keys of the BatchWriteItem entries DynamoDB left unprocessed."""
+    keys: list[Key] = []
+    for entry in response.get("UnprocessedItems", {}).get(table, []):
+        if "PutRequest" in entry:
+            item = entry["PutRequest"]["Item"]
+        else:
+            item = entry["DeleteRequest"]["Key"]
+        keys.append((item["pk"]["S"], item["sk"]["S"]))
+    return keys
+
+
+def batch_get_request(
+    table: str, keys: Iterable[Key], *, consistent_read: bool = False
+) -> dict[str, Any]:
+    """A BatchGetItem of at most 100 (checked) keys."""
+    request: dict[str, Any] = {"Keys": [encode_key(pk, sk) for pk, sk in keys]}
+    if consistent_read:
+        request["ConsistentRead"] = True
+    return {"RequestItems": {table: request}}
+
+
+def unprocessed_get_keys(response: Mapping[str, Any], table: str) -> list[Key]:
+    """The keys of a BatchGetItem that DynamoDB left unprocessed."""
+    unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
+    return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
 
 
 def put_request(
@@ -191,6 +295,34 @@ def transact_write_items(
         seen.add(key)
         entries.append(_transaction_entry(table, operation))
     return entries
+
+
+def transact_write_request(
+    table: str,
+    operations: Sequence[TransactionWriteItem],
+    client_request_token: str | None = None,
+) -> dict[str, Any]:
+    """A TransactWriteItems request.
+
+    Raises:
+        InvalidInputError: As `transact_write_items`, or a token of a bad length.
+    """
+    request: dict[str, Any] = {"TransactItems": transact_write_items(table, operations)}
+    if client_request_token is not None:
+        if not 1 <= len(client_request_token) <= MAX_CLIENT_REQUEST_TOKEN:
+            msg = f"client_request_token must be 1 to {MAX_CLIENT_REQUEST_TOKEN} characters"
+            raise InvalidInputError(msg)
+        request["ClientRequestToken"] = client_request_token
+    return request
+
+
+def transact_get_request(table: str, keys: Sequence[object]) -> dict[str, Any]:
+    """A TransactGetItems request (with no items when ``keys`` is empty).
+
+    Raises:
+        InvalidInputError: As `transact_get_items`.
+    """
+    return {"TransactItems": transact_get_items(table, keys)}
 
 
 def transact_get_items(table: str, keys: Sequence[object]) -> list[dict[str, Any]]:
