@@ -10,7 +10,7 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite dynalite package-check bench clean
+	integration-dynalite dynalite package-check bench fuzz clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -83,6 +83,15 @@ package-check: $(DEV_STAMP)
 ## The performance benchmark against dynalite (needs Node); a few minutes. Not part of test.
 bench: $(BENCH_STAMP) $(DYNALITE_STAMP)
 	$(BIN)/python -m benchmarks.run
+
+## The round-trip property test at length (a fresh seed each run): on dynalite, or on moto
+## where node is missing. `make test` runs it bounded, with a fixed seed.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(DEV_STAMP) dynalite
+	@backend=$$(command -v node >/dev/null 2>&1 && echo dynalite || echo moto); \
+	echo "=== round-trip property, $(FUZZ_EXAMPLES) examples on $$backend ==="; \
+	LVRGD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest integration-tests/test_round_trip_property.py \
+		--backend $$backend -p no:logging -p no:cacheprovider --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) $(DYNALITE_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build

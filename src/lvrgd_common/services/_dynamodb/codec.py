@@ -360,6 +360,9 @@ def _encode_dict(value: Mapping[Any, Any], path: str) -> AttributeValue:
 def _map_key(key: object, path: str) -> str:
     if isinstance(key, str):
         name = key.value if isinstance(key, Enum) else key
+        if not name:
+            # DynamoDB refuses an empty attribute name at any depth (moto stores it wrong).
+            raise CodecError(path, "a map key cannot be empty in DynamoDB")
         if not is_utf8(name):
             raise CodecError(path, f"map key {_NOT_UTF8}")
         return name
