@@ -1,0 +1,41 @@
+"""Serve the aiohttp example on http://127.0.0.1:8080 against a throwaway moto server.
+
+    python -m examples.aiohttp_app.run_local [--port 8080]
+
+For development only: it starts moto on a free loopback port, creates the table with
+`lvrgd_common.testing.create_table`, serves until Ctrl-C, then stops moto (the data goes
+with it).
+"""
+
+import argparse
+import asyncio
+import logging
+
+from aiohttp import web
+
+from examples.aiohttp_app.app import create_app
+from lvrgd_common import DynamoDBConfig
+from lvrgd_common.testing import create_table, moto_server
+
+
+def main() -> None:
+    """Start moto, create the table, serve the app."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    with moto_server() as server:
+        config = DynamoDBConfig(
+            table_name="accounts-dev",
+            region="us-east-1",
+            endpoint_url=server.endpoint_url,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # noqa: S106 - moto accepts any credentials
+        )
+        asyncio.run(create_table(config))
+        print(f"moto on {server.endpoint_url}, table {config.table_name!r} created")
+        web.run_app(create_app(config), host="127.0.0.1", port=args.port)
+
+
+if __name__ == "__main__":
+    main()
