@@ -309,7 +309,9 @@ class Random(DynamoDBBaseModel):
         flag=st.booleans(),
         tags=st.sets(st.text(max_size=5), max_size=4),
         scores=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=32), max_size=4),
-        nested=st.dictionaries(st.text(max_size=5), st.integers(-(10**30), 10**30), max_size=3),
+        nested=st.dictionaries(
+            st.text(min_size=1, max_size=5), st.integers(-(10**30), 10**30), max_size=3
+        ),
         maybe=st.none() | st.text(max_size=5),
         blob=st.binary(max_size=10),
         inner=st.builds(

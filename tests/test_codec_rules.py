@@ -298,3 +298,9 @@ def test_encode_field_encodes_one_value_as_save_does() -> None:
         encode_field(Loose, "number", Decimal("0.1"))
     with pytest.raises(CodecError, match="nothing"):
         encode_field(Loose, "nothing", 1)
+
+
+def test_an_empty_map_key_is_refused() -> None:
+    # DynamoDB refuses empty attribute names at any depth; moto stores them wrong.
+    with pytest.raises(CodecError, match=r"payload.*empty"):
+        encode_item(Loose(pk="P", sk="S", payload={"": 1}))

@@ -26,7 +26,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args, get_origin
 from uuid import UUID
 
-from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter
+from pydantic import BaseModel, PydanticUserError, SecretBytes, SecretStr, TypeAdapter
 
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
@@ -157,14 +157,26 @@ def _fill(shape: ModelShape, model_class: type[BaseModel]) -> None:
         if filler is not _NO_FILLER:
             fillers.append((name, filler))
         if _is_loose(annotation, set()):
-            adapter: TypeAdapter[Any] = TypeAdapter(Any if annotation is None else annotation)
-            checks.append((stored, name, adapter))
+            adapter = _adapter(annotation)
+            if adapter is not None:
+                checks.append((stored, name, adapter))
     shape.omit_none = frozenset(omit_none)
     shape.omit_empty_set = frozenset(omit_empty)
     shape.fillers = tuple(fillers)
     shape.checks = tuple(checks)
     shape.dropped = frozenset(computed)
     shape.needs_transform = bool(renamed or computed or extra == "forbid" or shape.readers)
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any] | None:  # noqa: ANN401
+    """A validator of the field's type alone, or None where pydantic cannot build one.
+
+    (An arbitrary type allowed only by its model's config, say: its field goes unchecked.)
+    """
+    try:
+        return TypeAdapter(Any if annotation is None else annotation)
+    except PydanticUserError:
+        return None
 
 
 def _stored_name(name: str, info: FieldInfo) -> str:
