@@ -10,12 +10,12 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite dynalite package-check bench fuzz clean
+	integration-dynalite dynalite package-check bench fuzz docs docs-build clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,examples]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples,docs]'
 	touch $(DEV_STAMP)
 
 install: $(DEV_STAMP)
@@ -34,15 +34,15 @@ dynalite:
 	fi
 
 $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,examples,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,examples,docs,bench]'
 	touch $(BENCH_STAMP)
 
 ## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL).
 demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
 
-## Every check: lint, format, types, unit tests, integration tests, the built package.
-test: lint typecheck unit integration package-check
+## Every check: lint, format, types, unit tests, the docs site, integration tests, the package.
+test: lint typecheck unit docs-build integration package-check
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -68,6 +68,15 @@ integration-moto: $(DEV_STAMP)
 integration-dynalite: $(DEV_STAMP) dynalite
 	@echo "=== integration tests on dynalite ==="
 	$(BIN)/pytest integration-tests --backend dynalite
+
+## Build the documentation site (mkdocs --strict: a broken link or reference fails). Offline:
+## the theme's web fonts are off and no plugin fetches anything.
+docs-build: $(DEV_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir build/site
+
+## Serve the documentation on http://127.0.0.1:8001, rebuilt on every change.
+docs: $(DEV_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 ## Build sdist and wheel, install the wheel alone into a clean venv, import the public API.
 PACKAGE_DIR := build/package-check

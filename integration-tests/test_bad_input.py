@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import aioboto3
 import pytest
+from boto3.dynamodb.conditions import Attr
 from pydantic import SecretStr
 
 from faultproxy import FaultProxy
@@ -154,6 +155,49 @@ def every_item_failed(error: DynamoDBServiceError, world: World) -> None:
 
 
 CASES: list[Case] = [
+    # --- conditions (boto3 condition objects) ---------------------------------------------
+    Case(
+        "save: a boto3 condition comparing with NaN",
+        "save",
+        lambda w: w.service.save(Note(pk=w.pk, sk="a"), conditions=Attr("n").lt(math.nan)),
+        DynamoDBValidationError,
+        "attribute 'n': nan cannot be stored",
+    ),
+    Case(
+        "delete: conditions given as an expression string",
+        "delete",
+        lambda w: w.service.delete(w.seeded, "a", conditions="attribute_exists(pk)"),
+        DynamoDBValidationError,
+        "conditions must be a boto3 condition or a sequence of AttributeCondition",
+    ),
+    Case(
+        "update: a condition that is neither kind",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, conditions=[{"text": "a"}]),
+        DynamoDBValidationError,
+        "each condition must be an AttributeCondition or a boto3 condition",
+    ),
+    Case(
+        "update: a boto3 condition on an empty attribute name",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, conditions=Attr("").exists()),
+        DynamoDBValidationError,
+        "empty attribute",
+    ),
+    Case(
+        "transact_write: a boto3 condition comparing with an empty set",
+        "transact_write",
+        lambda w: w.service.transact_write(
+            [
+                put(w.pk, "a"),
+                TransactionWriteItem(
+                    operation="delete", pk=w.seeded, sk="a", conditions=Attr("tags").eq(set())
+                ),
+            ]
+        ),
+        DynamoDBValidationError,
+        "empty set",
+    ),
     # --- keys -----------------------------------------------------------------------------
     Case(
         "save: empty pk",

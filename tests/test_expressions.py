@@ -1,13 +1,22 @@
+import datetime as dt
 import re
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 import pytest
+from boto3.dynamodb.conditions import Attr
 
 from lvrgd_common import AttributeCondition
-from lvrgd_common.services._dynamodb.codec import CodecError
+from lvrgd_common.services._dynamodb.codec import CodecError, InvalidInputError
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, KeyRange
 
 PLACEHOLDER = re.compile(r"[#:][nv]\d+")
+UTC_NOON = dt.datetime(2024, 1, 2, 12, tzinfo=dt.UTC)
+
+
+class Color(Enum):
+    RED = "red"
 
 
 def words(expression: str) -> set[str]:
@@ -97,3 +106,89 @@ def test_key_conditions(
     assert key_range.expression(builder) == expected
     request = builder.apply({})
     assert request["ExpressionAttributeValues"][":v0"] == {"S": "P"}
+
+
+def test_a_boto3_condition_is_rendered_through_the_builders_placeholders() -> None:
+    builder = ExpressionBuilder()
+    update = builder.update({"status": "open"})
+    condition = (Attr("status").eq("open") | Attr("retries").lt(3)) & ~Attr("name").exists()
+    rendered = builder.condition(condition)
+    assert update == "SET #n0 = :v0"
+    assert rendered == "((#n0 = :v1 OR #n1 < :v2) AND (NOT attribute_exists(#n2)))"
+    assert words(rendered) - {"OR", "NOT"} == set()
+    request = builder.apply({})
+    assert request["ExpressionAttributeNames"] == {"#n0": "status", "#n1": "retries", "#n2": "name"}
+    assert request["ExpressionAttributeValues"] == {
+        ":v0": {"S": "open"},
+        ":v1": {"S": "open"},
+        ":v2": {"N": "3"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected", "values"),
+    [
+        (Attr("a").ne(1), "#n0 <> :v0", [{"N": "1"}]),
+        (Attr("a").lte(0.1), "#n0 <= :v0", [{"N": "0.1"}]),
+        (Attr("a").gte(Decimal("2.50")), "#n0 >= :v0", [{"N": "2.50"}]),
+        (Attr("a").gt(True), "#n0 > :v0", [{"BOOL": True}]),  # noqa: FBT003
+        (Attr("a").begins_with("x"), "begins_with(#n0, :v0)", [{"S": "x"}]),
+        (Attr("a").contains("x"), "contains(#n0, :v0)", [{"S": "x"}]),
+        (Attr("a").size().gt(2), "size(#n0) > :v0", [{"N": "2"}]),
+        (Attr("a").is_in([1, "b"]), "#n0 IN (:v0, :v1)", [{"N": "1"}, {"S": "b"}]),
+        (Attr("a").between(1, 9), "#n0 BETWEEN :v0 AND :v1", [{"N": "1"}, {"N": "9"}]),
+        (Attr("a").attribute_type("NS"), "attribute_type(#n0, :v0)", [{"S": "NS"}]),
+        (Attr("a").not_exists(), "attribute_not_exists(#n0)", []),
+        (Attr("a").eq(Color.RED), "#n0 = :v0", [{"S": "red"}]),
+        (Attr("a").eq(UTC_NOON), "#n0 = :v0", [{"S": "2024-01-02T12:00:00+00:00"}]),
+        (Attr("a").eq({"x"}), "#n0 = :v0", [{"SS": ["x"]}]),
+        (Attr("a").eq(b"\x00"), "#n0 = :v0", [{"B": b"\x00"}]),
+    ],
+)
+def test_each_boto3_operator_with_values_encoded_as_save_stores_them(
+    condition: Any, expected: str, values: list[dict[str, Any]]
+) -> None:
+    builder = ExpressionBuilder()
+    assert builder.condition(condition) == expected
+    stored = builder.apply({}).get("ExpressionAttributeValues", {})
+    assert list(stored.values()) == values
+
+
+def test_boto3_paths_become_one_placeholder_per_segment() -> None:
+    builder = ExpressionBuilder()
+    rendered = builder.condition(Attr("address.city").eq("Paris") & Attr("tags[0]").exists())
+    assert rendered == "(#n0.#n1 = :v0 AND attribute_exists(#n2[0]))"
+    assert builder.apply({})["ExpressionAttributeNames"] == {
+        "#n0": "address",
+        "#n1": "city",
+        "#n2": "tags",
+    }
+
+
+def test_conditions_mix_attribute_conditions_and_boto3_ones() -> None:
+    builder = ExpressionBuilder()
+    clauses = builder.conditions(
+        [AttributeCondition(attribute="version", operator="eq", value=1), Attr("x").eq(2)]
+    )
+    assert clauses == ["#n0 = :v0", "#n1 = :v1"]
+    assert ExpressionBuilder().conditions(Attr("x").eq(2)) == ["#n0 = :v0"]
+
+
+@pytest.mark.parametrize(
+    ("conditions", "message"),
+    [
+        ("status = 1", "conditions must be"),
+        (42, "conditions must be"),
+        ([{"attribute": "x"}], "each condition must be"),
+        ([Attr("")], "each condition must be"),
+        (Attr("").eq(1), "empty attribute"),
+        (Attr("a\ud800").eq(1), "lone surrogate"),
+        (Attr("a").eq(float("nan")), "attribute 'a'"),
+        (Attr("a").is_in([1, float("inf")]), "attribute 'a'"),
+        (Attr("a").eq(set()), "empty set"),
+        (Attr("a").eq(object()), "cannot be stored"),
+    ],
+)
+def test_bad_conditions_are_refused(conditions: Any, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        ExpressionBuilder().conditions(conditions)

@@ -22,15 +22,22 @@ from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
 from lvrgd_common.services.dynamodb_service import DynamoDBService as AsyncDynamoDBService
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping, Sequence
+    from collections.abc import (
+        AsyncIterator,
+        Callable,
+        Coroutine,
+        Iterator,
+        Mapping,
+        Sequence,
+    )
     from concurrent.futures import Future
     from types import TracebackType
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.pagination_result import PaginationResult
     from lvrgd_common.models.sort_key_condition import SortKeyCondition
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+    from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -122,9 +129,7 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    def save(
-        self, item: DynamoDBBaseModel, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
         """Put the whole item; see `lvrgd_common.DynamoDBService.save`."""
         return self._call("save", self._service.save(item, conditions=conditions))
 
@@ -135,7 +140,7 @@ class DynamoDBService:
         coro = self._service.get_one(pk, sk, model_class, consistent_read=consistent_read)
         return self._call("get_one", coro)
 
-    def delete(self, pk: str, sk: str, *, conditions: Sequence[AttributeCondition] = ()) -> None:
+    def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
         """Delete the item; see `lvrgd_common.DynamoDBService.delete`."""
         return self._call("delete", self._service.delete(pk, sk, conditions=conditions))
 
@@ -145,7 +150,7 @@ class DynamoDBService:
         sk: str,
         updates: Mapping[str, Any],
         *,
-        conditions: Sequence[AttributeCondition] = (),
+        conditions: Conditions = (),
     ) -> None:
         """SET attributes of an existing item; see `lvrgd_common.DynamoDBService.update`."""
         return self._call("update", self._service.update(pk, sk, updates, conditions=conditions))
@@ -235,13 +240,28 @@ class DynamoDBService:
 
     # --- batches --------------------------------------------------------------------------
 
-    def batch_write(self, items: Sequence[DynamoDBBaseModel]) -> None:
-        """Put any number of items; see `lvrgd_common.DynamoDBService.batch_write`."""
-        return self._call("batch_write", self._service.batch_write(items))
+    def batch_write(
+        self,
+        items: Sequence[DynamoDBBaseModel],
+        *,
+        on_progress: Callable[[int, int], object] | None = None,
+    ) -> None:
+        """Put any number of items; see `lvrgd_common.DynamoDBService.batch_write`.
 
-    def batch_delete(self, keys: Sequence[tuple[str, str]]) -> None:
+        ``on_progress`` is called on the facade's loop thread.
+        """
+        coro = self._service.batch_write(items, on_progress=on_progress)
+        return self._call("batch_write", coro)
+
+    def batch_delete(
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        on_progress: Callable[[int, int], object] | None = None,
+    ) -> None:
         """Delete any number of keys; see `lvrgd_common.DynamoDBService.batch_delete`."""
-        return self._call("batch_delete", self._service.batch_delete(keys))
+        coro = self._service.batch_delete(keys, on_progress=on_progress)
+        return self._call("batch_delete", coro)
 
     def batch_get(
         self,

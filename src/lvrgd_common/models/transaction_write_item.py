@@ -2,7 +2,8 @@
 
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, SerializeAsAny, model_validator
+from boto3.dynamodb.conditions import ConditionBase
+from pydantic import BaseModel, ConfigDict, InstanceOf, SerializeAsAny, model_validator
 
 from lvrgd_common.models.attribute_condition import AttributeCondition
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
@@ -29,8 +30,9 @@ class TransactionWriteItem(BaseModel):
     - ``delete``: ``pk``, ``sk``;
     - ``condition_check``: ``pk``, ``sk`` and at least one condition, nothing written.
 
-    ``conditions`` may be added to any operation; all must hold or the transaction is
-    cancelled. A put that must not overwrite uses
+    ``conditions`` may be added to any operation, as `AttributeCondition` values that must
+    all hold or as a boto3 condition (``Attr("status").eq("open") | Attr("retries").lt(3)``);
+    when one does not hold, the transaction is cancelled. A put that must not overwrite uses
     ``AttributeCondition(attribute="pk", operator="not_exists")``.
 
     Raises:
@@ -45,7 +47,9 @@ class TransactionWriteItem(BaseModel):
     pk: str | None = None
     sk: str | None = None
     updates: dict[str, Any] | None = None
-    conditions: tuple[AttributeCondition, ...] = ()
+    conditions: (
+        InstanceOf[ConditionBase] | tuple[AttributeCondition | InstanceOf[ConditionBase], ...]
+    ) = ()
 
     @model_validator(mode="after")
     def _check_shape(self) -> Self:

@@ -76,9 +76,9 @@ if TYPE_CHECKING:
 
     from types_aiobotocore_dynamodb import DynamoDBClient
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+    from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -164,9 +164,7 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    async def save(
-        self, item: DynamoDBBaseModel, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    async def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
         """Put the whole item, replacing any stored item with the same key.
 
         Raises:
@@ -192,9 +190,7 @@ class DynamoDBService:
             op.fields["found"] = raw is not None
             return None if raw is None else _decode(op, raw, model_class)
 
-    async def delete(
-        self, pk: str, sk: str, *, conditions: Sequence[AttributeCondition] = ()
-    ) -> None:
+    async def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
         """Delete the item; deleting an absent item is not an error.
 
         Raises:
@@ -209,7 +205,7 @@ class DynamoDBService:
         sk: str,
         updates: Mapping[str, Any],
         *,
-        conditions: Sequence[AttributeCondition] = (),
+        conditions: Conditions = (),
     ) -> None:
         """SET each attribute of an existing item; a value None removes the attribute.
 
@@ -402,11 +398,19 @@ class DynamoDBService:
 
     # --- batches --------------------------------------------------------------------------
 
-    async def batch_write(self, items: Sequence[DynamoDBBaseModel]) -> None:
+    async def batch_write(
+        self,
+        items: Sequence[DynamoDBBaseModel],
+        *,
+        on_progress: Callable[[int, int], object] | None = None,
+    ) -> None:
         """Put any number of items, 25 per request, chunks in flight concurrently.
 
         For a key given twice the last item wins. Unprocessed items are retried with
         backoff. All items are checked before anything is sent.
+
+        ``on_progress(done, total)`` is called after each request with the items written
+        so far and the number of distinct items; an exception it raises stops the batch.
 
         Raises:
             DynamoDBBatchOperationError: Items still not written after the last attempt,
@@ -423,11 +427,22 @@ class DynamoDBService:
                 key, encoded[key] = encoded_item(item)
                 originals[key] = item
             await self._write_batches(
-                op, list(encoded), lambda key: put_entry(encoded[key]), originals.__getitem__
+                op,
+                list(encoded),
+                lambda key: put_entry(encoded[key]),
+                originals.__getitem__,
+                on_progress,
             )
 
-    async def batch_delete(self, keys: Sequence[tuple[str, str]]) -> None:
+    async def batch_delete(
+        self,
+        keys: Sequence[tuple[str, str]],
+        *,
+        on_progress: Callable[[int, int], object] | None = None,
+    ) -> None:
         """Delete any number of ``(pk, sk)`` keys, 25 per request; absent keys are fine.
+
+        ``on_progress(done, total)`` as for `batch_write`.
 
         Raises:
             DynamoDBBatchOperationError: Keys still not deleted after the last attempt.
@@ -438,6 +453,7 @@ class DynamoDBService:
                 list(dict.fromkeys(check_keys(keys))),
                 delete_entry,
                 lambda key: key,
+                on_progress,
             )
 
     async def _write_batches(
@@ -446,13 +462,23 @@ class DynamoDBService:
         keys: list[Key],
         request_of: Callable[[Key], dict[str, Any]],
         original_of: Callable[[Key], Any],
+        on_progress: Callable[[int, int], object] | None,
     ) -> None:
+        if on_progress is not None and not callable(on_progress):
+            msg = f"on_progress must be a callable taking (done, total), got {on_progress!r}"
+            raise InvalidInputError(msg)
         table = self._table
+        total, done = len(keys), 0
 
         async def send(chunk: list[Key]) -> list[Key]:
+            nonlocal done
             body = batch_write_request(table, [request_of(key) for key in chunk])
             response = await self._send(op, "batch_write_item", body)
-            return unprocessed_write_keys(response, table)
+            unprocessed = unprocessed_write_keys(response, table)
+            if on_progress is not None:
+                done += len(chunk) - len(unprocessed)
+                on_progress(done, total)
+            return unprocessed
 
         outcomes = await self._run_chunks(op, send, keys, MAX_BATCH_WRITE)
         _raise_unfinished(op, outcomes, len(keys), original_of)

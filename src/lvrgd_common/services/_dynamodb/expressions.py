@@ -2,20 +2,41 @@
 
 Every attribute name becomes ``#nK`` and every value ``:vK``, so reserved words (``name``,
 ``status``, ``count``...) and names with dots or dashes are taken literally.
+
+boto3's condition objects (``Attr("status").eq("open") | Attr("retries").lt(3)``) are
+rendered by boto3's own `ConditionExpressionBuilder`; their placeholders are then renamed
+into the builder's, and their values encoded by the library's codec (not boto3's
+``TypeSerializer``), so a float, a datetime or an Enum compares as ``save`` stores it.
+As in boto3, the name of an ``Attr`` is a path: ``Attr("address.city")``,
+``Attr("tags[0]")``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+import re
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from lvrgd_common.services._dynamodb.codec import AttributeValue, CodecError, encode_value
+from boto3.dynamodb.conditions import AttributeBase, ConditionBase, ConditionExpressionBuilder
+
+from lvrgd_common.models.attribute_condition import AttributeCondition
+from lvrgd_common.services._dynamodb.codec import (
+    AttributeValue,
+    CodecError,
+    InvalidInputError,
+    encode_value,
+    is_utf8,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
+__all__ = ["Conditions", "ExpressionBuilder", "KeyRange", "check_conditions"]
 
-__all__ = ["ExpressionBuilder", "KeyRange"]
+Conditions: TypeAlias = "ConditionBase | Iterable[AttributeCondition | ConditionBase]"
+"""What ``conditions=`` takes: a boto3 condition, or conditions that must all hold."""
+
+# The placeholders boto3's builder writes: ``#n0``, ``:v0``...
+_BOTO3_PLACEHOLDER: Final = re.compile(r"#n\d+|:v\d+")
 
 _COMPARISONS: Final = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
@@ -43,14 +64,17 @@ class ExpressionBuilder:
         self._values[placeholder] = value
         return placeholder
 
-    def conditions(self, conditions: Iterable[AttributeCondition]) -> list[str]:
+    def conditions(self, conditions: Conditions) -> list[str]:
         """One expression per condition, to be joined with AND.
 
         Raises:
-            CodecError: A condition value DynamoDB cannot store.
+            InvalidInputError: Not conditions, or a value DynamoDB cannot store.
         """
         clauses: list[str] = []
-        for condition in conditions:
+        for condition in check_conditions(conditions):
+            if isinstance(condition, ConditionBase):
+                clauses.append(self.condition(condition))
+                continue
             name = self.name(condition.attribute)
             if condition.operator == "exists":
                 clauses.append(f"attribute_exists({name})")
@@ -63,6 +87,32 @@ class ExpressionBuilder:
                 else:
                     clauses.append(f"{name} {_COMPARISONS[condition.operator]} {value}")
         return clauses
+
+    def condition(self, condition: ConditionBase) -> str:
+        """A boto3 condition as an expression over this builder's placeholders.
+
+        Raises:
+            InvalidInputError: Not a boto3 condition, an empty attribute name, or a value
+                DynamoDB cannot store.
+        """
+        if not isinstance(condition, ConditionBase):
+            msg = f"expected a boto3 condition (Attr(...).eq(...)), got {condition!r}"
+            raise InvalidInputError(msg)
+        _check_attribute_names(condition)
+        built = ConditionExpressionBuilder().build_expression(condition)
+        names: dict[str, str] = built.attribute_name_placeholders
+        values: dict[str, Any] = built.attribute_value_placeholders
+        last_name = "value"
+
+        def rename(match: re.Match[str]) -> str:
+            nonlocal last_name
+            token = match.group()
+            if token.startswith("#"):
+                last_name = names[token]
+                return self.name(last_name)
+            return self.value(_required(values[token], last_name))
+
+        return _BOTO3_PLACEHOLDER.sub(rename, built.condition_expression)
 
     def update(self, updates: Mapping[str, Any]) -> str:
         """``SET`` each attribute, ``REMOVE`` those whose value is None or an empty set.
@@ -94,6 +144,46 @@ class ExpressionBuilder:
         if self._values:
             request["ExpressionAttributeValues"] = self._values
         return request
+
+
+def check_conditions(conditions: object) -> list[AttributeCondition | ConditionBase]:
+    """``conditions`` as a list of conditions that must all hold.
+
+    Raises:
+        InvalidInputError: Neither a boto3 condition nor an iterable of conditions.
+    """
+    if isinstance(conditions, (ConditionBase, AttributeCondition)):
+        return [conditions]
+    if isinstance(conditions, (str, bytes)) or not hasattr(conditions, "__iter__"):
+        msg = (
+            "conditions must be a boto3 condition or a sequence of AttributeCondition, "
+            f"got {conditions!r}"
+        )
+        raise InvalidInputError(msg)
+    checked: list[AttributeCondition | ConditionBase] = []
+    for condition in conditions:
+        if not isinstance(condition, (ConditionBase, AttributeCondition)):
+            msg = (
+                "each condition must be an AttributeCondition or a boto3 condition, "
+                f"got {condition!r}"
+            )
+            raise InvalidInputError(msg)
+        checked.append(condition)
+    return checked
+
+
+def _check_attribute_names(condition: ConditionBase) -> None:
+    for part in condition.get_expression()["values"]:
+        if isinstance(part, ConditionBase):
+            _check_attribute_names(part)
+        elif isinstance(part, AttributeBase):
+            name = part.name
+            if not isinstance(name, str) or not name:
+                msg = f"a condition names an empty attribute: {condition!r}"
+                raise InvalidInputError(msg)
+            if not is_utf8(name):
+                msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
+                raise InvalidInputError(msg)
 
 
 def _required(value: Any, attribute: str) -> AttributeValue:  # noqa: ANN401

@@ -27,7 +27,7 @@ from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from lvrgd_common.models.attribute_condition import AttributeCondition
+    from lvrgd_common.services._dynamodb.expressions import Conditions
 
 __all__ = [
     "CAPACITY_APIS",
@@ -124,7 +124,7 @@ def encoded_item(item: object) -> tuple[Key, Item]:
 def _with_conditions(
     request: dict[str, Any],
     builder: ExpressionBuilder,
-    conditions: Iterable[AttributeCondition],
+    conditions: Conditions,
     required: Sequence[str] = (),
 ) -> dict[str, Any]:
     clauses = [*required, *builder.conditions(conditions)]
@@ -210,16 +210,12 @@ def unprocessed_get_keys(response: Mapping[str, Any], table: str) -> list[Key]:
     return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
 
 
-def put_request(
-    table: str, item: Item, conditions: Iterable[AttributeCondition] = ()
-) -> dict[str, Any]:
+def put_request(table: str, item: Item, conditions: Conditions = ()) -> dict[str, Any]:
     """A Put (PutItem or transaction entry) of an encoded item."""
     return _with_conditions({"TableName": table, "Item": item}, ExpressionBuilder(), conditions)
 
 
-def delete_request(
-    table: str, key: Key, conditions: Iterable[AttributeCondition] = ()
-) -> dict[str, Any]:
+def delete_request(table: str, key: Key, conditions: Conditions = ()) -> dict[str, Any]:
     """A Delete of one key."""
     request = {"TableName": table, "Key": encode_key(*check_key(*key))}
     return _with_conditions(request, ExpressionBuilder(), conditions)
@@ -229,7 +225,7 @@ def update_request(
     table: str,
     key: Key,
     updates: Mapping[str, Any],
-    conditions: Iterable[AttributeCondition] = (),
+    conditions: Conditions = (),
 ) -> dict[str, Any]:
     """An Update that SETs each attribute (REMOVE for None) of an item that must exist.
 
