@@ -148,8 +148,31 @@ def _check_loose_fields(model: BaseModel, item: Item) -> None:
         if encoded is None:
             continue
         original = getattr(model, field)
-        if not reads_back_equal(adapter, shape.readers.get(field), decode_value(encoded), original):
+        stored_value = decode_value(_as_returned(encoded))
+        if not reads_back_equal(adapter, shape.readers.get(field), stored_value, original):
             raise CodecError(stored, _AMBIGUOUS)
+
+
+def _as_returned(value: AttributeValue) -> AttributeValue:
+    """A value as DynamoDB returns it: numbers in plain notation, without trailing zeros.
+
+    (The float 3.392512618192793e+16 comes back as 33925126181927930, an int that is not
+    the float: under ``Any`` it cannot read back equal.)
+    """
+    ((tag, raw),) = value.items()
+    if tag == "N":
+        return {"N": _returned_number(raw)}
+    if tag == "NS":
+        return {"NS": [_returned_number(text) for text in raw]}
+    if tag == "L":
+        return {"L": [_as_returned(element) for element in raw]}
+    if tag == "M":
+        return {"M": {name: _as_returned(element) for name, element in raw.items()}}
+    return value
+
+
+def _returned_number(text: str) -> str:
+    return format(Decimal(text).normalize(_DECIMAL_CONTEXT), "f")
 
 
 _AMBIGUOUS: Final = (
@@ -191,7 +214,7 @@ def encode_field(
         return stored, None if stored in shape.omit_empty_set else _EMPTY_SET
     for check_stored, name, check in shape.checks:
         if check_stored == stored and not reads_back_equal(
-            check, shape.readers.get(name), decode_value(encoded), checked
+            check, shape.readers.get(name), decode_value(_as_returned(encoded)), checked
         ):
             raise CodecError(stored, _AMBIGUOUS)
     return stored, encoded
