@@ -10,7 +10,8 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite dynalite package-check bench fuzz docs docs-build clean
+	integration-dynalite integration-botocore dynalite package-check bench fuzz docs docs-build \
+	clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,8 +59,9 @@ typecheck: $(DEV_STAMP)
 unit: $(DEV_STAMP)
 	$(BIN)/pytest tests
 
-## The integration suite once per backend, each run with its own counts.
-integration: integration-moto integration-dynalite
+## The integration suite once per backend, each run with its own counts; then the item
+## operations and the faults once more with every request through the aioboto3 client.
+integration: integration-moto integration-dynalite integration-botocore
 
 integration-moto: $(DEV_STAMP)
 	@echo "=== integration tests on moto ==="
@@ -68,6 +70,13 @@ integration-moto: $(DEV_STAMP)
 integration-dynalite: $(DEV_STAMP) dynalite
 	@echo "=== integration tests on dynalite ==="
 	$(BIN)/pytest integration-tests --backend dynalite
+
+## DynamoDBConfig.fast_path=False: the same tests give the same results through botocore.
+BOTOCORE_PATH_TESTS := $(addprefix integration-tests/,test_crud.py test_queries.py \
+	test_batches.py test_transactions.py test_faults.py test_wire_round_trip.py)
+integration-botocore: $(DEV_STAMP)
+	@echo "=== integration tests on moto, fast_path off (every request through aioboto3) ==="
+	$(BIN)/pytest $(BOTOCORE_PATH_TESTS) --backend moto --fast-path off
 
 ## Build the documentation site (mkdocs --strict: a broken link or reference fails). Offline:
 ## the theme's web fonts are off and no plugin fetches anything.

@@ -361,11 +361,13 @@ class Prototype(Competitor):
         return len(models)
 
 
+# The baselines and the library; run.py adds the peers (peers.py) that are installed.
 COMPETITORS: Final[tuple[type[Competitor], ...]] = (
     Resource,
     Client,
     Sequential,
     Library,
     LibraryPages,
-    Prototype,
 )
+# Run only when named (--competitors prototype): the library's lean path has replaced it.
+ON_REQUEST: Final[tuple[type[Competitor], ...]] = (Prototype,)

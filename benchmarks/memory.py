@@ -1,6 +1,8 @@
-"""Peak RSS growth of one 5,000-item ``batch_write``, in a fresh process of its own.
+"""Peak RSS growth of one ``batch_write`` or ``iter_query`` walk, in a fresh process.
 
-Run by the benchmark as ``python -m benchmarks.memory ENDPOINT TABLE COUNT``; prints JSON.
+Run by the benchmark as ``python -m benchmarks.memory ENDPOINT TABLE COUNT`` (a write of
+COUNT items) or ``... COUNT --walk PK`` (an ``iter_query`` walk of partition PK, which
+holds COUNT items, handling each item as it comes); prints JSON.
 Growth is the peak RSS during the call minus the RSS just before it, with the items
 already built and the client warmed up, so it is what the call itself adds. The kernel's
 peak (VmHWM) is reset right before the call (``/proc/self/clear_refs``), since loading
@@ -15,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from benchmarks.items import make_item
+from benchmarks.items import BenchItem, make_item
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
 
 _STATUS = Path("/proc/self/status")
@@ -35,15 +37,20 @@ def reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-async def measure(endpoint: str, table: str, count: int) -> dict[str, float]:
-    """Peak RSS growth in MiB of one ``batch_write`` of ``count`` items."""
-    config = DynamoDBConfig(
+def bench_config(endpoint: str, table: str) -> DynamoDBConfig:
+    """The benchmark's configuration: defaults, dummy credentials."""
+    return DynamoDBConfig(
         table_name=table,
         region="us-east-1",
         endpoint_url=endpoint,
         aws_access_key_id="bench",
         aws_secret_access_key="bench",  # noqa: S106 - dynalite takes any key
     )
+
+
+async def measure(endpoint: str, table: str, count: int) -> dict[str, float]:
+    """Peak RSS growth in MiB of one ``batch_write`` of ``count`` items."""
+    config = bench_config(endpoint, table)
     models = [make_item("bench#memory", index) for index in range(count)]
     async with DynamoDBService(LoggingService(), config) as service:
         await service.batch_write(models[:100])  # warm: imports, connections, botocore models
@@ -59,10 +66,36 @@ async def measure(endpoint: str, table: str, count: int) -> dict[str, float]:
     }
 
 
+async def measure_walk(endpoint: str, table: str, count: int, pk: str) -> dict[str, float]:
+    """Peak RSS growth in MiB of an ``iter_query`` walk of ``pk`` (``count`` items)."""
+    async with DynamoDBService(LoggingService(), bench_config(endpoint, table)) as service:
+        async for _ in service.iter_query(pk, BenchItem, page_size=100):  # warm up
+            break
+        reset_peak()
+        before = status_kib("VmRSS")
+        walked = 0
+        async for _ in service.iter_query(pk, BenchItem, page_size=100):
+            walked += 1
+        peak = status_kib("VmHWM")
+    if walked != count:
+        msg = f"walked {walked} items, expected {count}"
+        raise RuntimeError(msg)
+    return {
+        "items": count,
+        "rss_before_mib": round(before / 1024, 1),
+        "peak_mib": round(peak / 1024, 1),
+        "growth_mib": round(max(0, peak - before) / 1024, 1),
+    }
+
+
 def main() -> None:
-    """Entry point: ENDPOINT TABLE COUNT."""
+    """Entry point: ENDPOINT TABLE COUNT [--walk PK]."""
     endpoint, table, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    print(json.dumps(asyncio.run(measure(endpoint, table, count))))
+    if len(sys.argv) == 6 and sys.argv[4] == "--walk":  # noqa: PLR2004 - the usage above
+        result = asyncio.run(measure_walk(endpoint, table, count, sys.argv[5]))
+    else:
+        result = asyncio.run(measure(endpoint, table, count))
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """Run the benchmark: ``python -m benchmarks.run`` (``make bench``).
 
 Starts dynalite (in memory) on a loopback port, creates a table, seeds a 5,000-item
-partition, then measures every scenario for every contender, interleaved, ``--reps``
-times: wall time and this process's CPU time (``getrusage(RUSAGE_SELF)``; dynalite runs
-in another process, so its CPU is not counted). Prints a table, writes JSON and a chart.
+partition, then measures every scenario for every contender (the baselines, the library
+and the peers of `peers`), interleaved and in a rotated order each round, ``--reps``
+times: wall time and this process's CPU time (``getrusage(RUSAGE_SELF)``, every thread;
+dynalite runs in another process, so its CPU is not counted). In the first round each
+writer's items are deleted before its run and read back through the library after it,
+so nobody wins by doing less. Then the scaling runs (`scaling`) and the peak RSS of a
+100,000-item ``iter_query`` walk. Prints a table, writes JSON and a chart.
 
 ``--profile SCENARIO:CONTENDER`` instead runs that one pair under cProfile and prints the
 functions that cost the most.
@@ -28,16 +32,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from benchmarks.competitors import COMPETITORS, Competitor
-from benchmarks.items import QUERY_PK, make_item
+from benchmarks import peers
+from benchmarks.competitors import COMPETITORS, ON_REQUEST, Competitor
+from benchmarks.items import QUERY_PK, BenchItem, make_item
 from benchmarks.report import render_chart, render_markdown, render_table, summarize
+from benchmarks.scaling import SIZES, run_scaling, scale_partition
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
 from lvrgd_common.testing import create_table, dynalite_server
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
-
-    from benchmarks.items import BenchItem
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 TABLE: Final = "bench"
@@ -118,9 +122,14 @@ def scenario_models(scenario: Scenario, scale: float) -> list[BenchItem]:
     return [make_item(scenario.partition, index) for index in range(int(scenario.count * scale))]
 
 
+WRITES: Final = frozenset({"batch_write", "save"})
+
+
 async def open_all(config: DynamoDBConfig, names: set[str] | None) -> list[Competitor]:
-    """Open the contenders (all, or those named)."""
-    competitors = [kind(config) for kind in COMPETITORS if names is None or kind.name in names]
+    """Open the contenders (the default set, or those named)."""
+    default = COMPETITORS + peers.available()
+    kinds = default if names is None else [k for k in default + ON_REQUEST if k.name in names]
+    competitors = [kind(config) for kind in kinds]
     for competitor in competitors:
         await competitor.open()
     return competitors
@@ -137,8 +146,26 @@ async def warm_up(competitors: list[Competitor], scenarios: list[Scenario]) -> N
                 await timed(run, competitor.prepare(scenario.name, models), expected)
 
 
+async def read_back(
+    checker: DynamoDBService, competitor: str, scenario: str, models: list[BenchItem]
+) -> None:
+    """Every item a writer was given is stored exactly as given."""
+    stored = await checker.batch_get([(model.pk, model.sk) for model in models], BenchItem)
+    if stored != models:
+        wrong = sum(a != b for a, b in zip(stored, models, strict=False))
+        msg = (
+            f"{competitor} {scenario}: read back {len(stored)} of {len(models)} items,"
+            f" {wrong} of them different"
+        )
+        raise RuntimeError(msg)
+
+
 async def measure_all(
-    competitors: list[Competitor], scenarios: list[Scenario], reps: int, scale: float
+    competitors: list[Competitor],
+    scenarios: list[Scenario],
+    reps: int,
+    scale: float,
+    checker: DynamoDBService,
 ) -> dict[str, dict[str, list[list[float]]]]:
     """Samples per scenario and contender; contenders interleaved and rotated each round."""
     samples: dict[str, dict[str, list[list[float]]]] = {}
@@ -152,7 +179,12 @@ async def measure_all(
                 if run is None:
                     continue
                 data = competitor.prepare(scenario.name, models)
+                check = rep == 0 and scenario.name in WRITES
+                if check:
+                    await checker.batch_delete([(model.pk, model.sk) for model in models])
                 sample = await timed(run, data, expected)
+                if check:
+                    await read_back(checker, competitor.name, scenario.name, models)
                 samples.setdefault(scenario.name, {}).setdefault(competitor.name, []).append(sample)
                 print(
                     f"  round {rep + 1}/{reps} {scenario.name:<12} {competitor.name:<14}"
@@ -184,10 +216,10 @@ async def profile(competitors: list[Competitor], scenario: Scenario, scale: floa
     return out.getvalue()
 
 
-def measure_memory(endpoint: str, count: int) -> dict[str, float]:
-    """Peak RSS growth of one ``batch_write`` in a fresh process."""
+def measure_memory(endpoint: str, count: int, *walk: str) -> dict[str, float]:
+    """Peak RSS growth of one ``batch_write`` (or ``--walk PK``) in a fresh process."""
     completed = subprocess.run(  # noqa: S603 - this interpreter, the project's own module
-        [sys.executable, "-m", "benchmarks.memory", endpoint, TABLE, str(count)],
+        [sys.executable, "-m", "benchmarks.memory", endpoint, TABLE, str(count), *walk],
         capture_output=True,
         check=True,
         text=True,
@@ -201,7 +233,7 @@ def measure_memory(endpoint: str, count: int) -> dict[str, float]:
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=5, help="rounds; medians are reported")
+    parser.add_argument("--reps", type=int, default=3, help="rounds; medians are reported")
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of each workload")
     parser.add_argument("--scenarios", help="comma-separated scenario names (default: all)")
     parser.add_argument("--competitors", help="comma-separated contender names (default: all)")
@@ -209,6 +241,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument("--chart", type=Path, default=ROOT / "docs" / "benchmark.png")
     parser.add_argument("--no-chart", action="store_true", help="write no chart")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(str(size) for size in SIZES),
+        help="item counts of the scaling runs (comma-separated; empty: none)",
+    )
     parser.add_argument(
         "--render", type=Path, metavar="JSON", help="only print and chart earlier results"
     )
@@ -238,7 +275,8 @@ async def main_async(args: argparse.Namespace, endpoint: str) -> dict[str, Any] 
     competitors = await open_all(config, names)
     try:
         await warm_up(competitors, scenarios)
-        samples = await measure_all(competitors, scenarios, args.reps, args.scale)
+        async with DynamoDBService(LoggingService(), config) as checker:
+            samples = await measure_all(competitors, scenarios, args.reps, args.scale, checker)
     finally:
         for competitor in competitors:
             await competitor.close()
@@ -267,8 +305,19 @@ def main() -> None:
             return
         if not args.scenarios and not args.competitors:
             summary["memory"] = measure_memory(server.endpoint_url, int(5000 * args.scale))
+        sizes = tuple(int(size) for size in args.sizes.split(",") if size)
+        if sizes:
+            config = bench_config(server.endpoint_url)
+            summary["scaling"] = asyncio.run(run_scaling(config, sizes))
+            largest = max(sizes)
+            summary["scaling"]["walk_memory"] = measure_memory(
+                server.endpoint_url, largest, "--walk", scale_partition(largest)
+            )
     summary["settings"] = {
         "reps": args.reps,
+        "order": "contenders interleaved, the order rotated by one each round",
+        "read_back": "first round: each writer's items deleted before, read back after",
+        "machine_load": os.getloadavg()[0],
         "scale": args.scale,
         "server": "dynalite 4.0.0 in memory, same machine",
         "python": platform.python_version(),

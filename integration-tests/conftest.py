@@ -9,6 +9,9 @@ The server is chosen with ``--backend``:
 - ``env``: whatever ``DYNAMODB_ENDPOINT_URL`` (or ``AWS_ENDPOINT_URL_DYNAMODB``) names,
   read from the environment or ``.env``, e.g. docker-compose's server or DynamoDB itself.
 
+``--fast-path off`` runs the services of the session with ``DynamoDBConfig.fast_path=False``
+(every request through the aioboto3 client) instead of the default lean path.
+
 A set ``DYNAMODB_ENDPOINT_URL`` also selects ``env`` when ``--backend`` is not given.
 Each session creates a uniquely named table (with a GSI and an LSI) and deletes it at the end;
 each test writes under its own unique partition keys.
@@ -125,6 +128,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=["moto", "dynalite", "env"],
         help="server to run against (default: env when DYNAMODB_ENDPOINT_URL is set, else moto)",
     )
+    parser.addoption(
+        "--fast-path",
+        default="on",
+        choices=["on", "off"],
+        help="DynamoDBConfig.fast_path of the session's configuration (default: on)",
+    )
 
 
 def _configured_endpoint() -> str | None:
@@ -147,7 +156,9 @@ def endpoint_url(backend: str) -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="session")
-def base_config(endpoint_url: str | None, backend: str) -> DynamoDBConfig:
+def base_config(
+    endpoint_url: str | None, backend: str, request: pytest.FixtureRequest
+) -> DynamoDBConfig:
     """Settings for the session's server; local servers get dummy credentials."""
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     key_id = os.environ.get("AWS_ACCESS_KEY_ID")
@@ -161,6 +172,7 @@ def base_config(endpoint_url: str | None, backend: str) -> DynamoDBConfig:
             "endpoint_url": endpoint_url,
             "aws_access_key_id": key_id,
             "aws_secret_access_key": secret,
+            "fast_path": request.config.getoption("--fast-path") == "on",
         }
     )
 

@@ -8,6 +8,7 @@ import pytest
 
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
 from tests.fakes import FakeDynamoDB, FakeSessionFactory
+from tests.http_server import Server, serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -37,6 +38,8 @@ def config() -> DynamoDBConfig:
         batch_backoff_base=0.001,
         batch_backoff_max=0.004,
         batch_max_attempts=4,
+        # The stub stands in for the aioboto3 client, so every request must go through it.
+        fast_path=False,
     )
 
 
@@ -47,3 +50,10 @@ async def service(
     async with DynamoDBService(LoggingService("lvrgd_common.unit"), config) as opened:
         assert len(sessions.made) == 1, "the service must talk to the stub"
         yield opened
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[Server]:
+    """A scripted local HTTP server in DynamoDB's place."""
+    async with serving() as started:
+        yield started

@@ -43,7 +43,7 @@ async def test_client_is_configured_from_the_config(
 async def test_without_credentials_the_standard_chain_applies(
     sessions: FakeSessionFactory,
 ) -> None:
-    config = DynamoDBConfig(table_name="table", region="eu-west-1")
+    config = DynamoDBConfig(table_name="table", region="eu-west-1", fast_path=False)
     async with DynamoDBService(LoggingService(), config):
         pass
     assert sessions.made[0].kwargs["aws_access_key_id"] is None

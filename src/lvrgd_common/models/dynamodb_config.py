@@ -64,6 +64,11 @@ class DynamoDBConfig(BaseModel):
     """Largest backoff ceiling in seconds."""
     return_consumed_capacity: bool = False
     """Ask DynamoDB for consumed capacity and log it with each operation."""
+    fast_path: bool = True
+    """Send the item operations (get, put, update, delete, query, scan, batches,
+    transactions) as plain signed JSON over aiohttp, on the credentials, region and
+    endpoint aioboto3 resolves; off, every request goes through the aioboto3 client.
+    Results, errors, retries, timeouts and log records are the same either way."""
 
     @classmethod
     def from_env(

@@ -25,7 +25,6 @@ from lvrgd_common.services._dynamodb.batching import (
     drain,
     run_bounded,
 )
-from lvrgd_common.services._dynamodb.client import open_client
 from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
@@ -68,17 +67,17 @@ from lvrgd_common.services._dynamodb.requests import (
     unprocessed_write_keys,
     update_request,
 )
+from lvrgd_common.services._dynamodb.transport import open_transport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping, Sequence
     from contextlib import AsyncExitStack
     from types import TracebackType
 
-    from types_aiobotocore_dynamodb import DynamoDBClient
-
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
     from lvrgd_common.services._dynamodb.expressions import Conditions
+    from lvrgd_common.services._dynamodb.transport import Transport
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]
@@ -89,8 +88,9 @@ T = TypeVar("T", bound=DynamoDBBaseModel)
 class DynamoDBService:
     """Async persistence of `DynamoDBBaseModel` items in one DynamoDB table.
 
-    The constructor does no I/O. Opening creates one aioboto3 client (and its HTTP pool)
-    that every task shares; closing releases it. A closed service cannot be reopened.
+    The constructor does no I/O. Opening creates one aioboto3 client (and, with
+    ``fast_path``, the lean path's HTTP pool) that every task shares; closing releases them.
+    A closed service cannot be reopened.
 
     Example:
         >>> async def main() -> None:
@@ -105,7 +105,7 @@ class DynamoDBService:
         self._table = config.table_name
         self._where = describe_table(config.table_name, config.region, config.endpoint_url)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: DynamoDBClient | None = None
+        self._transport: Transport | None = None
         self._stack: AsyncExitStack | None = None
         self._closed = False
         self._lifecycle_lock = asyncio.Lock()
@@ -117,7 +117,7 @@ class DynamoDBService:
         self._capacity = config.return_consumed_capacity
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open" if self._client else "new"
+        state = "closed" if self._closed else "open" if self._transport else "new"
         return f"DynamoDBService(table={self._table!r}, region={self._config.region!r}, {state})"
 
     @property
@@ -138,15 +138,15 @@ class DynamoDBService:
                 raise DynamoDBServiceError(
                     operation="open", reason="the service is closed; create a new one"
                 )
-            if self._client is None:
-                self._client, self._stack = await open_client(self._config)
+            if self._transport is None:
+                self._transport, self._stack = await open_transport(self._config, self._logger)
                 self._loop = asyncio.get_running_loop()
         return self
 
     async def close(self) -> None:
         """Release the client and its connections. Closing twice is harmless."""
         async with self._lifecycle_lock:
-            stack, self._stack, self._client = self._stack, None, None
+            stack, self._stack, self._transport = self._stack, None, None
             self._closed = True
             if stack is not None:
                 await stack.aclose()
@@ -598,7 +598,7 @@ class DynamoDBService:
         sk: str | None = None,
         **fields: Any,  # noqa: ANN401
     ) -> ErrorRoom:
-        if self._client is None:
+        if self._transport is None:
             reason = "the service is closed" if self._closed else "the service is not open"
             raise DynamoDBServiceError(
                 operation=name,
@@ -621,14 +621,14 @@ class DynamoDBService:
 
     async def _send(self, op: OperationLog, api: str, request: dict[str, Any]) -> dict[str, Any]:
         """Send one request: every call to AWS goes through here."""
-        client = self._client
-        if client is None:
+        transport = self._transport
+        if transport is None:
             reason = "the service was closed"
             raise op.error(reason, DynamoDBServiceError)
         if self._capacity and api in CAPACITY_APIS:
             request = {**request, "ReturnConsumedCapacity": "TOTAL"}
         try:
-            response: dict[str, Any] = await getattr(client, api)(**request)
+            response = await transport.send(api, request)
         except Exception as exc:
             # What the client raises (botocore, aiohttp, or a parser tripping over a
             # malformed answer) leaves as a DynamoDBServiceError with the cause chained;

@@ -7,8 +7,10 @@ derived anew (four HMACs) for every request although it changes once a day.
 
 `FastSigV4Auth` signs DynamoDB's requests (a POST of JSON bytes, no query string) in one
 pass over plain strings, per the Signature Version 4 specification, and keeps the signing
-key per secret key, date, region and service. A key is only ever used for the secret key it
-was derived from, so refreshed credentials get a new key at once. Any other request (query
+key per secret key, date, region and service (`SigningKeys`, keyed by a hash of the secret,
+never the secret itself). A key is only ever used for the secret key it was derived from, so
+refreshed credentials get a new key at once. `sign_post` signs the lean path's requests
+(`lean.py`) with the same code. Any other request (query
 parameters, a body that is not bytes, unsigned payloads, a ``Date`` header, headers that
 are not botocore's ``HTTPHeaders``) goes to botocore's own ``add_auth``.
 
@@ -35,8 +37,16 @@ from botocore.utils import normalize_url_path
 
 if TYPE_CHECKING:
     from botocore.awsrequest import AWSRequest
+    from botocore.credentials import ReadOnlyCredentials
 
-__all__ = ["SIGNATURE_VERSION", "FastSigV4Auth", "signature_version"]
+__all__ = [
+    "SHARED_KEYS",
+    "SIGNATURE_VERSION",
+    "FastSigV4Auth",
+    "SigningKeys",
+    "sign_post",
+    "signature_version",
+]
 
 SIGNATURE_VERSION: Final = "lvrgd-v4"
 _ALGORITHM: Final = "AWS4-HMAC-SHA256"
@@ -44,7 +54,42 @@ _UNSIGNED: Final = frozenset(SIGNED_HEADERS_BLACKLIST)
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
 # Signing keys kept: one per (secret key, date, region, service); cleared when full.
 _MAX_KEYS: Final = 16
-_signing_keys: dict[tuple[str, str, str, str], bytes] = {}
+
+
+class SigningKeys:
+    """Derived SigV4 signing keys, looked up by a SHA-256 of the secret key, never the secret.
+
+    A derivation is four HMACs; the key changes once a day (or with new credentials).
+    """
+
+    __slots__ = ("_keys",)
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[bytes, str, str, str], bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def get(self, secret_key: str, date: str, region: str, service: str) -> bytes:
+        """The signing key for this secret, date (``YYYYMMDD``), region and service."""
+        cache_key = (sha256(secret_key.encode()).digest(), date, region, service)
+        key = self._keys.get(cache_key)
+        if key is None:
+            key = _hmac(f"AWS4{secret_key}".encode(), date)
+            for part in (region, service, "aws4_request"):
+                key = _hmac(key, part)
+            if len(self._keys) >= _MAX_KEYS:
+                self._keys.clear()
+            self._keys[cache_key] = key
+        return key
+
+    def clear(self) -> None:
+        """Forget every key (a service does when it closes)."""
+        self._keys.clear()
+
+
+# The keys of the botocore signer, which botocore instantiates per client.
+SHARED_KEYS: Final = SigningKeys()
 
 
 def signature_version() -> str | None:
@@ -72,17 +117,81 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.new(key, message.encode(), sha256).digest()
 
 
-def _signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
-    cache_key = (secret_key, date, region, service)
-    key = _signing_keys.get(cache_key)
-    if key is None:
-        key = _hmac(
-            _hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), date), region), service), "aws4_request"
+def _authorization(  # noqa: PLR0913 - the parts of a signature, each named
+    *,
+    access_key: str,
+    secret_key: str,
+    scope_region: str,
+    scope_service: str,
+    stamp: str,
+    method: str,
+    path: str,
+    signed: dict[str, list[str]],
+    body: bytes,
+    keys: SigningKeys,
+) -> str:
+    """The ``Authorization`` header for a request without query string."""
+    names = sorted(signed)
+    signed_names = ";".join(names)
+    canonical = "\n".join(
+        (
+            method.upper(),
+            path,
+            "",  # no query string
+            "".join(f"{name}:{','.join(signed[name])}\n" for name in names),
+            signed_names,
+            sha256(body).hexdigest(),
         )
-        if len(_signing_keys) >= _MAX_KEYS:
-            _signing_keys.clear()
-        _signing_keys[cache_key] = key
-    return key
+    )
+    date = stamp[:8]
+    scope = f"{date}/{scope_region}/{scope_service}/aws4_request"
+    digest = sha256(canonical.encode()).hexdigest()
+    string_to_sign = f"{_ALGORITHM}\n{stamp}\n{scope}\n{digest}"
+    key = keys.get(secret_key, date, scope_region, scope_service)
+    signature = hmac.new(key, string_to_sign.encode(), sha256).hexdigest()
+    return (
+        f"{_ALGORITHM} Credential={access_key}/{scope}, "
+        f"SignedHeaders={signed_names}, Signature={signature}"
+    )
+
+
+def sign_post(
+    headers: dict[str, str],
+    *,
+    credentials: ReadOnlyCredentials,
+    region: str,
+    service: str,
+    url: str,
+    body: bytes,
+    keys: SigningKeys,
+) -> None:
+    """Sign a POST of ``body`` to ``url`` (no query string): adds the SigV4 headers.
+
+    Every header in ``headers`` is signed, as botocore signs the ones it sends (names
+    unique, values plain; ``User-Agent`` and the like are sent unsigned).
+    """
+    access_key, secret_key = credentials.access_key, credentials.secret_key
+    if access_key is None or secret_key is None:
+        raise NoCredentialsError
+    stamp = get_current_datetime().strftime(SIGV4_TIMESTAMP)
+    headers["X-Amz-Date"] = stamp
+    if credentials.token:
+        headers["X-Amz-Security-Token"] = credentials.token
+    host, path, _ = _url_parts(url)
+    signed = {name.lower(): [" ".join(value.split())] for name, value in headers.items()}
+    signed.setdefault("host", [host])
+    headers["Authorization"] = _authorization(
+        access_key=access_key,
+        secret_key=secret_key,
+        scope_region=region,
+        scope_service=service,
+        stamp=stamp,
+        method="POST",
+        path=path,
+        signed=signed,
+        body=body,
+        keys=keys,
+    )
 
 
 class FastSigV4Auth(SigV4Auth):
@@ -119,27 +228,17 @@ class FastSigV4Auth(SigV4Auth):
                 signed.setdefault(lower, []).append(" ".join(value.split()))
         host, path, _ = _url_parts(url)
         signed.setdefault("host", [host])
-        names = sorted(signed)
-        signed_names = ";".join(names)
-        canonical = "\n".join(
-            (
-                method.upper(),
-                path,
-                "",  # no query string
-                "".join(f"{name}:{','.join(signed[name])}\n" for name in names),
-                signed_names,
-                sha256(body).hexdigest(),
-            )
-        )
-        date = stamp[:8]
-        scope = f"{date}/{self._scope_region}/{self._scope_service}/aws4_request"
-        digest = sha256(canonical.encode()).hexdigest()
-        string_to_sign = f"{_ALGORITHM}\n{stamp}\n{scope}\n{digest}"
-        key = _signing_key(credentials.secret_key, date, self._scope_region, self._scope_service)
-        signature = hmac.new(key, string_to_sign.encode(), sha256).hexdigest()
-        headers["Authorization"] = (
-            f"{_ALGORITHM} Credential={credentials.access_key}/{scope}, "
-            f"SignedHeaders={signed_names}, Signature={signature}"
+        headers["Authorization"] = _authorization(
+            access_key=str(credentials.access_key),
+            secret_key=credentials.secret_key,
+            scope_region=self._scope_region,
+            scope_service=self._scope_service,
+            stamp=stamp,
+            method=method,
+            path=path,
+            signed=signed,
+            body=body,
+            keys=SHARED_KEYS,
         )
 
 

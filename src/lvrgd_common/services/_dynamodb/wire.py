@@ -21,7 +21,7 @@ from botocore.serialize import JSONSerializer
 if TYPE_CHECKING:
     from botocore.model import Shape
 
-__all__ = ["PassThroughParserFactory", "PassThroughSerializer", "json_ready"]
+__all__ = ["PassThroughParser", "PassThroughParserFactory", "PassThroughSerializer", "json_ready"]
 
 _ATTRIBUTE_VALUE: Final = "AttributeValue"
 _BINARY: Final = frozenset({"B", "BS"})
@@ -71,7 +71,7 @@ class PassThroughSerializer(JSONSerializer):
         super()._serialize_type_structure(serialized, value, shape, key)  # type: ignore[misc]
 
 
-class _PassThroughParser(AioJSONParser):
+class PassThroughParser(AioJSONParser):
     """aiobotocore's JSON parser, returning AttributeValues as ``json`` decoded them."""
 
     def _handle_map(self, shape: Shape, value: Any) -> Any:  # noqa: ANN401
@@ -91,5 +91,5 @@ class PassThroughParserFactory(AioResponseParserFactory):
     def create_parser(self, protocol_name: str) -> Any:  # noqa: ANN401
         """A parser for ``protocol_name``."""
         if protocol_name == "json":
-            return _PassThroughParser(**self._defaults)  # type: ignore[attr-defined]
+            return PassThroughParser(**self._defaults)  # type: ignore[attr-defined]
         return super().create_parser(protocol_name)

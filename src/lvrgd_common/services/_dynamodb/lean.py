@@ -1,0 +1,378 @@
+"""The lean request path: DynamoDB's item operations as signed JSON posts over aiohttp.
+
+botocore spends most of a small request's client CPU outside the network: the service
+model walk, event hooks, endpoint rules and header assembly. DynamoDB's protocol is one
+JSON POST per call, and the codec already builds the wire's AttributeValue form, so
+`LeanTransport` sends the item operations itself:
+
+- the body is ``orjson`` over the request (bytes, ``B``/``BS``, go as base64 as botocore
+  sends them); the answer is parsed the same way (binary values stay base64 text, which the
+  codec's decoder accepts);
+- signed with the library's SigV4 signer (`signing.sign_post`) on aioboto3's credentials,
+  frozen per attempt so refreshable ones are refreshed as botocore does;
+- posted on an aiohttp session of its own, pooled by ``max_pool_connections``, with
+  ``connect_timeout`` and ``read_timeout``;
+- ``x-amz-crc32`` verified; an error answer becomes botocore's ``ClientError`` (code from
+  ``__type``) and a transport failure botocore's connection error of the same kind, so the
+  service translates both through its one error table;
+- retried as botocore's standard mode does: throttling codes, transient codes and 5xx,
+  connection errors and a bad checksum; ``max_attempts`` in all, full-jitter exponential
+  backoff, and the shared retry quota.
+
+Every other call (DescribeTable, ...) goes to the aioboto3 client given as ``fallback``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import random
+import socket
+import ssl
+import urllib.request
+from binascii import crc32
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Final
+
+import aiohttp
+import orjson
+from botocore.exceptions import (
+    ChecksumError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+    NoCredentialsError,
+    ProxyConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
+)
+from botocore.parsers import ResponseParserError
+from yarl import URL
+
+from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
+from lvrgd_common.services._dynamodb.tuning import USER_AGENT
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from botocore.credentials import Credentials
+
+    from lvrgd_common.models.dynamodb_config import DynamoDBConfig
+    from lvrgd_common.services._dynamodb.transport import Transport
+
+__all__ = ["LEAN_TARGETS", "LeanTransport", "RetryQuota"]
+
+# The client method names the lean path serves -> DynamoDB's operation names.
+LEAN_TARGETS: Final = {
+    "get_item": "GetItem",
+    "put_item": "PutItem",
+    "update_item": "UpdateItem",
+    "delete_item": "DeleteItem",
+    "query": "Query",
+    "scan": "Scan",
+    "batch_write_item": "BatchWriteItem",
+    "batch_get_item": "BatchGetItem",
+    "transact_write_items": "TransactWriteItems",
+    "transact_get_items": "TransactGetItems",
+}
+_TARGET_PREFIX: Final = "DynamoDB_20120810."
+_CONTENT_TYPE: Final = "application/x-amz-json-1.0"
+_SERVICE: Final = "dynamodb"
+
+# botocore's standard retry mode (botocore/retries/standard.py).
+THROTTLING_CODES: Final = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+TRANSIENT_CODES: Final = frozenset({"RequestTimeout", "RequestTimeoutException"})
+TRANSIENT_STATUSES: Final = frozenset({500, 502, 503, 504})
+MAX_BACKOFF: Final = 20.0
+_TRANSIENT_ERRORS: Final = (BotoConnectionError, HTTPClientError)
+
+
+class RetryQuota:
+    """botocore's retry quota: retries spend capacity, successes give it back."""
+
+    CAPACITY: Final = 500
+    RETRY_COST: Final = 5
+    TIMEOUT_RETRY_COST: Final = 10
+    NO_RETRY_INCREMENT: Final = 1
+
+    __slots__ = ("available",)
+
+    def __init__(self) -> None:
+        self.available = self.CAPACITY
+
+    def acquire(self, *, timeout: bool) -> int | None:
+        """Spend the cost of one retry; None when the quota is exhausted."""
+        cost = self.TIMEOUT_RETRY_COST if timeout else self.RETRY_COST
+        if cost > self.available:
+            return None
+        self.available -= cost
+        return cost
+
+    def release(self, amount: int) -> None:
+        """Give capacity back after a success (never beyond the capacity)."""
+        self.available = min(self.CAPACITY, self.available + amount)
+
+
+class _Retryable(Exception):  # noqa: N818 - internal signal, never leaves this module
+    """An answer that standard mode retries; ``final`` is what to raise after the last."""
+
+    def __init__(self, final: Exception) -> None:
+        super().__init__(str(final))
+        self.final = final
+
+
+class LeanTransport:
+    """The item operations over aiohttp; every other call through ``fallback``."""
+
+    def __init__(
+        self,
+        fallback: Transport,
+        *,
+        credentials: Credentials | None,
+        region: str,
+        endpoint_url: str,
+        config: DynamoDBConfig,
+        ca_bundle: str | None = None,
+        jitter: Callable[[], float] = random.random,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._fallback = fallback
+        self._credentials = credentials
+        self._region = region
+        url = URL(endpoint_url)
+        self._url = str(url if url.path not in {"", "/"} else url.with_path("/"))
+        self._request_url = URL(self._url, encoded=True)
+        self._max_attempts = config.max_attempts
+        self._jitter = jitter
+        self._sleep = sleep
+        self.quota = RetryQuota()
+        self.keys = SigningKeys()
+        ssl_context: ssl.SSLContext | bool = True
+        if url.scheme == "https":
+            ssl_context = ssl.create_default_context(cafile=ca_bundle)
+        self._http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=config.max_pool_connections, ssl=ssl_context),
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+            ),
+            # botocore asks for the body as is (the checksum is over those bytes).
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent",),
+            # With trust_env, aiohttp looks the proxy and .netrc up in a thread for every
+            # request (two thread hand-offs, a sixth of a GetItem's CPU); the environment's
+            # proxy for the endpoint is read once here instead, as botocore honours it.
+            trust_env=False,
+        )
+        self._proxy = _environment_proxy(url)
+
+    async def aclose(self) -> None:
+        """Close the HTTP session and its connections; forget the signing keys."""
+        self.keys.clear()
+        await self._http.close()
+
+    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The parsed response of ``api``; raises as the aioboto3 client would."""
+        target = LEAN_TARGETS.get(api)
+        if target is None:
+            return await self._fallback.send(api, request)
+        body = orjson.dumps(request, default=_base64)
+        attempt, cost = 1, None
+        while True:
+            try:
+                response = await self._attempt(target, body)
+            except _Retryable as exc:
+                failure: Exception = exc.final
+            except _TRANSIENT_ERRORS as exc:
+                failure = exc
+            else:
+                self.quota.release(RetryQuota.NO_RETRY_INCREMENT if cost is None else cost)
+                response["ResponseMetadata"]["RetryAttempts"] = attempt - 1
+                return response
+            cost = await self._before_retry(attempt, failure)
+            attempt += 1
+
+    async def _before_retry(self, attempt: int, failure: Exception) -> int:
+        """Sleep before the next attempt (the quota it cost), or raise ``failure``."""
+        cost = None
+        if attempt < self._max_attempts:
+            timeout = isinstance(failure, (ConnectTimeoutError, ReadTimeoutError))
+            cost = self.quota.acquire(timeout=timeout)
+        if cost is None:
+            _note_attempts(failure, attempt)
+            raise failure
+        await self._sleep(self._jitter() * min(2.0 ** (attempt - 1), MAX_BACKOFF))
+        return cost
+
+    async def _attempt(self, target: str, body: bytes) -> dict[str, Any]:
+        credentials = self._credentials
+        if credentials is None:
+            raise NoCredentialsError
+        frozen = await credentials.get_frozen_credentials()  # type: ignore[misc]
+        headers = {"Content-Type": _CONTENT_TYPE, "X-Amz-Target": _TARGET_PREFIX + target}
+        sign_post(
+            headers,
+            credentials=frozen,
+            region=self._region,
+            service=_SERVICE,
+            url=self._url,
+            body=body,
+            keys=self.keys,
+        )
+        headers["Accept-Encoding"] = "identity"
+        headers["User-Agent"] = USER_AGENT
+        status, reason, answer_headers, content = await self._post(headers, body)
+        checksum = answer_headers.get("x-amz-crc32")
+        if checksum is not None and crc32(content) != int(checksum):
+            raise _Retryable(
+                ChecksumError(
+                    checksum_type="crc32",
+                    expected_checksum=checksum,
+                    actual_checksum=str(crc32(content)),
+                )
+            )
+        metadata = {"RequestId": answer_headers.get("x-amzn-requestid"), "HTTPStatusCode": status}
+        if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
+            try:
+                parsed = orjson.loads(content) if content else {}
+            except orjson.JSONDecodeError as exc:
+                raise ResponseParserError(str(exc)) from exc
+            if not isinstance(parsed, dict):
+                msg = f"a {type(parsed).__name__} where a JSON object was expected"
+                raise ResponseParserError(msg)
+            parsed["ResponseMetadata"] = metadata
+            return parsed
+        error = _client_error(status, reason, content, metadata, target)
+        code = error.response["Error"]["Code"]
+        if code in THROTTLING_CODES or code in TRANSIENT_CODES or status in TRANSIENT_STATUSES:
+            raise _Retryable(error)
+        raise error
+
+    async def _post(
+        self, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, dict[str, str], bytes]:
+        """``(status, reason, headers, body)``; transport failures as botocore's errors."""
+        url = self._url
+        try:
+            async with self._http.post(
+                self._request_url, data=body, headers=headers, proxy=self._proxy
+            ) as answer:
+                content = await answer.read()
+                answer_headers = {
+                    name.decode("latin-1").lower(): value.decode("latin-1")
+                    for name, value in answer.raw_headers
+                }
+                return answer.status, answer.reason or "", answer_headers, content
+        except aiohttp.ClientSSLError as exc:
+            raise SSLError(endpoint_url=url, error=exc) from exc
+        except (aiohttp.ClientProxyConnectionError, aiohttp.ClientHttpProxyError) as exc:
+            raise ProxyConnectionError(proxy_url="(from the environment)", error=exc) from exc
+        except (
+            aiohttp.ServerDisconnectedError,
+            aiohttp.ClientPayloadError,
+            aiohttp.http_exceptions.BadStatusLine,
+        ) as exc:
+            raise ConnectionClosedError(endpoint_url=url, error=exc) from exc
+        except aiohttp.ServerTimeoutError as exc:
+            if str(exc).lower().startswith("connect"):
+                raise ConnectTimeoutError(endpoint_url=url, error=exc) from exc
+            raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
+        except (
+            aiohttp.ClientConnectorError,
+            aiohttp.ClientConnectionError,
+            socket.gaierror,
+        ) as exc:
+            raise EndpointConnectionError(endpoint_url=url, error=exc) from exc
+        except TimeoutError as exc:
+            raise ReadTimeoutError(endpoint_url=url, error=exc) from exc
+        except aiohttp.ClientError as exc:
+            raise HTTPClientError(error=exc) from exc
+
+
+def _environment_proxy(url: URL) -> str | None:
+    """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` name for ``url``, unless ``NO_PROXY`` exempts it."""
+    host = url.host or ""
+    if not host or urllib.request.proxy_bypass(host):
+        return None
+    return urllib.request.getproxies().get(url.scheme)
+
+
+def _base64(value: Any) -> str:  # noqa: ANN401 - what orjson cannot serialize
+    """For ``orjson.dumps``: bytes (``B`` and ``BS`` values) as base64 text, as on the wire."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)  # type: ignore[return-value]
+    msg = f"{type(value).__name__} is not JSON serializable"
+    raise TypeError(msg)
+
+
+def _client_error(
+    status: int, reason: str, content: bytes, metadata: dict[str, Any], target: str
+) -> ClientError:
+    """The ``ClientError`` botocore raises for an error answer, with the same fields.
+
+    As botocore's JSON parser: the code from ``__type`` (else the status), the message from
+    ``message``/``Message`` (else the body's text); a 5xx answer that is empty or an HTML
+    page (a proxy's) gets the status as its code and its reason phrase as message.
+    """
+    stripped = content.strip()
+    body: dict[str, Any] = {}
+    if status >= HTTPStatus.INTERNAL_SERVER_ERROR and (
+        not stripped or stripped.startswith(b"<html>")
+    ):
+        code, message = str(status), _reason(status, reason)
+    else:
+        try:
+            parsed = orjson.loads(content) if content else {}
+        except orjson.JSONDecodeError:
+            parsed = {"message": content.decode("utf-8", "replace")}
+        if isinstance(parsed, dict):
+            body = parsed
+        code = str(body.pop("__type", status)).split(":", 1)[0].rpartition("#")[2]
+        message = body.pop("message", None)
+        if message is None:
+            message = body.pop("Message", "")
+    response: Any = {
+        **body,
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": metadata,
+    }
+    return ClientError(response, target)
+
+
+def _reason(status: int, reason: str) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return reason
+
+
+def _note_attempts(exc: Exception, attempts: int) -> None:
+    """Record the attempts on a ClientError, as botocore does."""
+    if isinstance(exc, ClientError):
+        response: dict[str, Any] = exc.response  # type: ignore[assignment]
+        metadata: dict[str, Any] = response.setdefault("ResponseMetadata", {})
+        metadata["RetryAttempts"] = attempts - 1
+        metadata["MaxAttemptsReached"] = True

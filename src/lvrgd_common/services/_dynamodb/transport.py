@@ -1,0 +1,75 @@
+"""How the service sends a request: one small interface, two implementations.
+
+The service asks a `Transport` to ``send(api, request)`` and gets the parsed response, or
+the exception of the failed request (botocore's ``ClientError`` for an AWS error, botocore's
+connection errors for a transport failure), which the service's one door translates.
+
+- `ClientTransport`: the aioboto3 client, every request through botocore's pipeline;
+- `lean.LeanTransport`: the item operations as plain JSON over aiohttp, the rest through
+  the client.
+
+`open_transport` picks one from ``DynamoDBConfig.fast_path``; nothing above it knows which.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lvrgd_common.services._dynamodb.client import open_client
+from lvrgd_common.services._dynamodb.lean import LeanTransport
+
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+    from lvrgd_common.models.dynamodb_config import DynamoDBConfig
+    from lvrgd_common.services.logging_service import LoggerProtocol
+
+__all__ = ["ClientTransport", "Transport", "open_transport"]
+
+
+class Transport(Protocol):
+    """Sends one DynamoDB request, named by the client's method name (``"get_item"``)."""
+
+    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The parsed response; raises what the request failed with."""
+        ...
+
+
+class ClientTransport:
+    """Every request through the aioboto3 client."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: DynamoDBClient) -> None:
+        self._client = client
+
+    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Call the client method ``api`` with ``request`` as its arguments."""
+        response: dict[str, Any] = await getattr(self._client, api)(**request)
+        return response
+
+
+async def open_transport(
+    config: DynamoDBConfig, logger: LoggerProtocol
+) -> tuple[Transport, AsyncExitStack]:
+    """The transport ``config`` asks for, and the stack that closes it; sends no request.
+
+    Raises:
+        DynamoDBServiceError: The client cannot be created (e.g. a malformed endpoint).
+    """
+    opened = await open_client(config, logger)
+    client_transport = ClientTransport(opened.client)
+    if not config.fast_path:
+        return client_transport, opened.stack
+    lean = LeanTransport(
+        client_transport,
+        credentials=opened.credentials,
+        region=opened.client.meta.region_name,
+        endpoint_url=opened.client.meta.endpoint_url,
+        config=config,
+        ca_bundle=opened.ca_bundle,
+    )
+    opened.stack.push_async_callback(lean.aclose)
+    return lean, opened.stack

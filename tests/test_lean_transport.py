@@ -1,0 +1,305 @@
+"""The lean path against a scripted local HTTP server: wire format, signing, retries, errors."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from unittest import mock
+
+import botocore.auth
+import pytest
+from aiobotocore.credentials import AioCredentials
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import ReadOnlyCredentials
+from botocore.exceptions import (
+    ChecksumError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+)
+
+from lvrgd_common import DynamoDBConfig
+from lvrgd_common.services._dynamodb.lean import LEAN_TARGETS, LeanTransport, RetryQuota
+from lvrgd_common.services._dynamodb.signing import SigningKeys
+from lvrgd_common.testing import free_port
+from tests.http_server import Answer, Server, answer, aws_error
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+SECRET = "lean-unit-secret"
+
+
+@dataclass
+class Fallback:
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append((api, request))
+        return {"Table": {"TableStatus": "ACTIVE"}}
+
+
+class CountingCredentials(AioCredentials):
+    """Credentials that count their freezes and change key on each (as a refresh would)."""
+
+    def __init__(self) -> None:
+        super().__init__("AKIDLEAN0", SECRET)
+        self.frozen = 0
+
+    async def get_frozen_credentials(self) -> ReadOnlyCredentials:  # type: ignore[override]
+        self.frozen += 1
+        return ReadOnlyCredentials(f"AKIDLEAN{self.frozen}", f"{SECRET}-{self.frozen}", None)
+
+
+@dataclass
+class Opened:
+    transport: LeanTransport
+    fallback: Fallback
+    sleeps: list[float]
+
+
+def config(**tuning: Any) -> DynamoDBConfig:
+    return DynamoDBConfig(table_name="lean-table", region="eu-west-1", **tuning)
+
+
+@pytest.fixture
+async def lean(server: Server) -> AsyncIterator[Opened]:
+    async with opened(server.url, config()) as made:
+        yield made
+
+
+class opened:  # noqa: N801 - reads as a function at the call site
+    def __init__(
+        self, url: str, settings: DynamoDBConfig, credentials: Any = None, jitter: float = 0.5
+    ) -> None:
+        self.sleeps: list[float] = []
+        self.fallback = Fallback()
+
+        async def sleep(delay: float) -> None:
+            self.sleeps.append(delay)
+
+        self.transport = LeanTransport(
+            self.fallback,
+            credentials=AioCredentials("AKIDLEAN", SECRET) if credentials is None else credentials,
+            region="eu-west-1",
+            endpoint_url=url,
+            config=settings,
+            jitter=lambda: jitter,
+            sleep=sleep,
+        )
+
+    async def __aenter__(self) -> Opened:
+        return Opened(self.transport, self.fallback, self.sleeps)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.transport.aclose()
+
+
+async def test_an_item_operation_is_a_json_post_signed_as_botocore_signs_it(
+    server: Server, lean: Opened
+) -> None:
+    server.answers = [answer(200, {"Item": {"pk": {"S": "a"}, "blob": {"B": "AP8="}}})]
+    request = {"TableName": "lean-table", "Key": {"pk": {"S": "a"}, "sk": {"S": "b"}}}
+    response = await lean.transport.send("get_item", request)
+
+    assert response["Item"] == {"pk": {"S": "a"}, "blob": {"B": "AP8="}}  # B stays base64
+    assert response["ResponseMetadata"]["RetryAttempts"] == 0
+    (sent,) = server.received
+    assert sent.target == "GetItem"
+    assert sent.headers["Content-Type"] == "application/x-amz-json-1.0"
+    assert json.loads(sent.body) == request
+    # botocore's own signer, on the same request at the same instant, writes the same header.
+    stamp = sent.headers["X-Amz-Date"]
+    now = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ")  # noqa: DTZ007 - botocore's naive UTC
+    expected = AWSRequest(
+        method="POST",
+        url=server.url + "/",
+        data=sent.body,
+        headers={
+            "Content-Type": sent.headers["Content-Type"],
+            "X-Amz-Target": sent.headers["X-Amz-Target"],
+        },
+    )
+    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=now):
+        SigV4Auth(ReadOnlyCredentials("AKIDLEAN", SECRET, None), "dynamodb", "eu-west-1").add_auth(
+            expected
+        )
+    assert sent.headers["Authorization"] == expected.headers["Authorization"]
+
+
+async def test_bytes_go_as_base64_as_on_botocores_wire(server: Server, lean: Opened) -> None:
+    item = {"pk": {"S": "a"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01", b"\x02"]}}
+    await lean.transport.send("put_item", {"TableName": "t", "Item": item})
+    sent = json.loads(server.received[0].body)["Item"]
+    assert sent["b"] == {"B": base64.b64encode(b"\x00\xff").decode()}
+    assert sent["bs"] == {"BS": ["AQ==", "Ag=="]}
+
+
+async def test_every_item_operation_takes_the_lean_path_and_the_rest_the_client(
+    server: Server, lean: Opened
+) -> None:
+    for api in LEAN_TARGETS:
+        await lean.transport.send(api, {"TableName": "t"})
+    response = await lean.transport.send("describe_table", {"TableName": "t"})
+    assert [sent.target for sent in server.received] == list(LEAN_TARGETS.values())
+    assert lean.fallback.calls == [("describe_table", {"TableName": "t"})]
+    assert response == {"Table": {"TableStatus": "ACTIVE"}}
+
+
+async def test_throttling_and_5xx_are_retried_with_full_jitter_backoff(
+    server: Server, lean: Opened
+) -> None:
+    server.answers = [
+        aws_error(400, "ProvisionedThroughputExceededException"),
+        aws_error(503, "ServiceUnavailable"),
+        answer(200, {"Count": 0}),
+    ]
+    response = await lean.transport.send("query", {"TableName": "t"})
+    assert response["Count"] == 0
+    assert response["ResponseMetadata"]["RetryAttempts"] == 2
+    assert len(server.received) == 3
+    assert lean.sleeps == [0.5 * 1, 0.5 * 2]  # jitter x 2 ** (attempt - 1)
+    # Each retry spent quota; the success gave the last cost back.
+    assert lean.transport.quota.available == RetryQuota.CAPACITY - RetryQuota.RETRY_COST
+
+
+@pytest.mark.parametrize(
+    ("answer_", "code"),
+    [
+        (aws_error(400, "ThrottlingException"), "ThrottlingException"),
+        (aws_error(500, "InternalServerError"), "InternalServerError"),
+        ((502, b"", {}), "502"),
+        ((503, b"<html><body>Service Unavailable</body></html>", {}), "503"),
+        (aws_error(400, "RequestTimeoutException"), "RequestTimeoutException"),
+    ],
+)
+async def test_max_attempts_bound_the_retries_then_the_last_error_is_raised(
+    server: Server, answer_: Answer, code: str
+) -> None:
+    server.answers = [answer_] * 5
+    async with opened(server.url, config(max_attempts=2)) as lean:
+        with pytest.raises(ClientError) as caught:
+            await lean.transport.send("get_item", {"TableName": "t"})
+    assert caught.value.response["Error"]["Code"] == code
+    assert caught.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert len(server.received) == 2
+
+
+async def test_other_errors_are_not_retried_and_keep_botocores_fields(
+    server: Server, lean: Opened
+) -> None:
+    reasons = [{"Code": "ConditionalCheckFailed", "Message": "no"}, {"Code": "None"}]
+    server.answers = [
+        aws_error(400, "ConditionalCheckFailedException", "The conditional request failed"),
+        aws_error(400, "TransactionCanceledException", "cancelled", CancellationReasons=reasons),
+        (403, b"<ErrorResponse>signature does not match</ErrorResponse>", {}),
+    ]
+    with pytest.raises(ClientError) as conditional:
+        await lean.transport.send("put_item", {"TableName": "t"})
+    with pytest.raises(ClientError) as cancelled:
+        await lean.transport.send("transact_write_items", {"TransactItems": []})
+    with pytest.raises(ClientError) as forbidden:
+        await lean.transport.send("get_item", {"TableName": "t"})
+    assert len(server.received) == 3
+    assert conditional.value.response["Error"] == {
+        "Code": "ConditionalCheckFailedException",
+        "Message": "The conditional request failed",
+    }
+    assert cancelled.value.response["CancellationReasons"] == reasons
+    # As botocore's JSON parser: a body that is not JSON is the message, the status the code.
+    assert forbidden.value.response["Error"]["Code"] == "403"
+    assert "signature does not match" in forbidden.value.response["Error"]["Message"]
+
+
+async def test_a_response_failing_its_crc32_is_retried_then_refused(
+    server: Server, lean: Opened
+) -> None:
+    server.answers = [answer(200, {"Item": {}}, crc=1), answer(200, {"Count": 3})]
+    assert (await lean.transport.send("query", {}))["Count"] == 3
+    server.answers = [answer(200, {"Count": 3}, crc=7)] * 3
+    with pytest.raises(ChecksumError):
+        await lean.transport.send("query", {})
+    assert len(server.received) == 2 + 3
+
+
+async def test_connection_errors_are_botocores_and_are_retried() -> None:
+    async with opened(f"http://127.0.0.1:{free_port()}", config(max_attempts=3)) as lean:
+        with pytest.raises(EndpointConnectionError):
+            await lean.transport.send("get_item", {"TableName": "t"})
+    assert lean.sleeps == [0.5, 1.0]
+
+
+async def test_an_exhausted_retry_quota_stops_retrying(server: Server, lean: Opened) -> None:
+    lean.transport.quota.available = RetryQuota.RETRY_COST - 1
+    server.answers = [aws_error(500, "InternalServerError")] * 3
+    with pytest.raises(ClientError):
+        await lean.transport.send("get_item", {})
+    assert len(server.received) == 1
+
+
+async def test_credentials_are_frozen_per_attempt_so_refreshed_ones_are_used(
+    server: Server,
+) -> None:
+    credentials = CountingCredentials()
+    server.answers = [aws_error(500, "InternalServerError"), answer(200, {})]
+    async with opened(server.url, config(), credentials=credentials) as lean:
+        await lean.transport.send("get_item", {})
+    assert credentials.frozen == 2
+    first, second = (sent.headers["Authorization"] for sent in server.received)
+    assert "Credential=AKIDLEAN1/" in first
+    assert "Credential=AKIDLEAN2/" in second
+
+
+async def test_no_credentials_is_botocores_error(server: Server) -> None:
+    async with opened(server.url, config()) as lean:
+        lean.transport._credentials = None  # noqa: SLF001 - as when the chain found none
+        with pytest.raises(NoCredentialsError):
+            await lean.transport.send("get_item", {})
+    assert server.received == []
+
+
+async def test_signing_keys_are_kept_by_a_hash_of_the_secret_and_dropped_on_close(
+    server: Server,
+) -> None:
+    async with opened(server.url, config()) as lean:
+        await lean.transport.send("get_item", {})
+        await lean.transport.send("get_item", {})
+        assert len(lean.transport.keys) == 1  # derived once, used twice
+        kept = repr(lean.transport.keys._keys)  # noqa: SLF001 - what the cache holds
+        assert SECRET not in kept
+        assert SECRET.encode().hex() not in kept
+    assert len(lean.transport.keys) == 0
+
+
+def test_signing_keys_are_per_secret_date_region_and_service() -> None:
+    keys = SigningKeys()
+    first = keys.get(SECRET, "20250309", "eu-west-1", "dynamodb")
+    assert keys.get(SECRET, "20250309", "eu-west-1", "dynamodb") is first
+    others = {
+        keys.get("another", "20250309", "eu-west-1", "dynamodb"),
+        keys.get(SECRET, "20250310", "eu-west-1", "dynamodb"),
+        keys.get(SECRET, "20250309", "us-east-1", "dynamodb"),
+        keys.get(SECRET, "20250309", "eu-west-1", "iam"),
+    }
+    assert first not in others
+    assert len(others) == 4
+
+
+async def test_the_environments_proxy_is_honoured_unless_no_proxy_exempts_the_host(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As botocore does; read once at open, not per request."""
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with opened("http://dynamodb.invalid", config()) as lean:
+        await lean.transport.send("get_item", {})
+    assert server.received[0].headers["Host"] == "dynamodb.invalid"
+    exempt = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    async with opened(exempt, config(max_attempts=1)) as lean:
+        with pytest.raises(EndpointConnectionError):
+            await lean.transport.send("get_item", {})
+    assert len(server.received) == 1
