@@ -99,8 +99,9 @@ package-check: $(DEV_STAMP)
 	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
 
 ## The performance benchmark against dynalite (needs Node); a few minutes. Not part of test.
+## BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.3" on a busy machine.
 bench: $(BENCH_STAMP) $(DYNALITE_STAMP)
-	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 ## The round-trip property test at length (a fresh seed each run): on dynalite, or on moto
 ## where node is missing. `make test` runs it bounded, with a fixed seed.

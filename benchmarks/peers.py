@@ -235,7 +235,7 @@ class PydynoxModels(Competitor):
             endpoint_url=self.config.endpoint_url,
         )
 
-        class Customer(Model):
+        class Customer(Model):  # type: ignore[misc,unused-ignore]  # Any without pydynox
             model_config = ModelConfig(table=self.config.table_name, client=self.client)
             pk = StringAttribute(partition_key=True)
             sk = StringAttribute(sort_key=True)

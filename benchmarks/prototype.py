@@ -23,6 +23,7 @@ from botocore.exceptions import HTTPClientError
 
 from lvrgd_common.services._dynamodb.batching import MAX_BATCH_WRITE, chunked
 from lvrgd_common.services._dynamodb.codec import decode_item, encode_key
+from lvrgd_common.services._dynamodb.keys import DEFAULT_NAMES, TableKeys
 from lvrgd_common.services._dynamodb.requests import encoded_item
 
 if TYPE_CHECKING:
@@ -37,6 +38,9 @@ _CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 _HTTP_OK: Final = 200
 # Like botocore, try again when a pooled connection turns out to be closed by the server.
 _ATTEMPTS: Final = 3
+
+
+DEFAULT_KEYS = TableKeys(*DEFAULT_NAMES)
 
 
 class DirectDynamoDB:
@@ -102,7 +106,7 @@ class DirectDynamoDB:
 
     async def batch_write(self, items: Sequence[DynamoDBBaseModel], concurrency: int) -> None:
         """BatchWriteItem in chunks of 25, ``concurrency`` chunks in flight."""
-        requests = [{"PutRequest": {"Item": encoded_item(item)[1]}} for item in items]
+        requests = [{"PutRequest": {"Item": encoded_item(item, DEFAULT_KEYS)[1]}} for item in items]
         chunks = iter(chunked(requests, MAX_BATCH_WRITE))
 
         async def worker() -> None:

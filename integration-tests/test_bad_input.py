@@ -154,6 +154,32 @@ def every_item_failed(error: DynamoDBServiceError, world: World) -> None:
     assert error.successful_count == 0
 
 
+class Numbered(DynamoDBBaseModel):
+    """Declares a numeric sort key, which this module's table (strings) does not have."""
+
+    sk: int  # type: ignore[assignment]
+
+
+async def save_with_names(world: World, partition: str, sort: str | None) -> None:
+    renamed = world.settings.model_copy(
+        update={"partition_key_name": partition, "sort_key_name": sort}
+    )
+    async with DynamoDBService(LoggingService(), renamed) as service:
+        await service.save(Note(pk=world.pk, sk="a"))
+
+
+def reversed_numbers() -> SortKeyCondition:
+    return SortKeyCondition.model_construct(operator="between", value=10, value2=9)
+
+
+def mixed_between() -> SortKeyCondition:
+    return SortKeyCondition.model_construct(operator="between", value=9, value2="10")
+
+
+def names_the_schema(error: DynamoDBServiceError, _world: World) -> None:
+    assert "the table's key schema is partition key 'pk' (S), sort key 'sk' (S)" in str(error)
+
+
 CASES: list[Case] = [
     # --- conditions (boto3 condition objects) ---------------------------------------------
     Case(
@@ -645,6 +671,120 @@ CASES: list[Case] = [
         code="ResourceNotFoundException",
         sends=("BatchWriteItem",),
         then=every_item_failed,
+    ),
+    # --- key schema: names and types ----------------------------------------------------
+    Case(
+        "get_one: a numeric sort key on a table of string keys",
+        "get_one",
+        lambda w: w.service.get_one(w.seeded, 1, Note),
+        DynamoDBValidationError,
+        "sk must be a string",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "save: a model whose sort key type contradicts the table",
+        "save",
+        lambda w: w.service.save(Numbered(pk=w.pk, sk=1)),
+        DynamoDBValidationError,
+        "sk must be a string",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "get_one: no sort key on a table that has one",
+        "get_one",
+        lambda w: w.service.get_one(w.seeded, None, Note),
+        DynamoDBValidationError,
+        "sk is required",
+    ),
+    Case(
+        "batch_get: a binary partition key on a table of string keys",
+        "batch_get",
+        lambda w: w.service.batch_get([(w.seeded, "a"), (b"seeded", "a")], Note),
+        DynamoDBValidationError,
+        "pk must be a string",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "batch_delete: a Decimal sort key on a table of string keys",
+        "batch_delete",
+        lambda w: w.service.batch_delete([(w.seeded, Decimal(1))]),
+        DynamoDBValidationError,
+        "sk must be a string",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "transact_write: a numeric key on a table of string keys",
+        "transact_write",
+        lambda w: w.service.transact_write(
+            [TransactionWriteItem(operation="delete", pk=w.seeded, sk=1)]
+        ),
+        DynamoDBValidationError,
+        "sk must be a string",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "save: key names the table does not have",
+        "save",
+        lambda w: save_with_names(w, "PK", "SK"),
+        DynamoDBValidationError,
+        "set DynamoDBConfig.partition_key_name and sort_key_name",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "save: no sort key configured for a table that has one",
+        "save",
+        lambda w: save_with_names(w, "pk", None),
+        DynamoDBValidationError,
+        "'pk' (no sort key)",
+        sends=("DescribeTable",),
+        then=names_the_schema,
+    ),
+    Case(
+        "query_by_pk_and_sk: numbers in between reversed",
+        "query_by_pk_and_sk",
+        lambda w: w.service.query_by_pk_and_sk(w.seeded, reversed_numbers(), Note),
+        DynamoDBValidationError,
+        "value <= value2, got 10 > 9",
+    ),
+    Case(
+        "query_by_pk_and_sk: between a number and a string",
+        "query_by_pk_and_sk",
+        lambda w: w.service.query_by_pk_and_sk(w.seeded, mixed_between(), Note),
+        DynamoDBValidationError,
+        "of one type",
+    ),
+    Case(
+        "query_by_pk_and_sk: a binary condition on a string sort key",
+        "query_by_pk_and_sk",
+        lambda w: w.service.query_by_pk_and_sk(
+            w.seeded, SortKeyCondition(operator="begins_with", value=b"a"), Note
+        ),
+        DynamoDBValidationError,
+        "the table's key schema is partition key 'pk' (S), sort key 'sk' (S)",
+        sends=("DescribeTable",),
+    ),
+    Case(
+        "query_by_pk: a numeric cursor value for a string key",
+        "query_by_pk",
+        lambda w: w.service.query_by_pk(w.seeded, Note, 1, {"pk": w.seeded, "sk": 5}),
+        DynamoDBValidationError,
+        "last_evaluated_key['sk'] must be a string",
+        sends=("DescribeTable",),
+    ),
+    Case(
+        "count: a numeric partition key on a table of string keys",
+        "count",
+        lambda w: w.service.count(5),
+        DynamoDBValidationError,
+        "pk must be a string",
+        sends=("DescribeTable",),
+        then=names_the_schema,
     ),
 ]
 

@@ -1,16 +1,19 @@
 """Every ```python block of the documentation site runs, page by page, against moto.
 
-A page's blocks run in order in one namespace (a later block builds on an earlier one), as a
-reader would paste them into one file. The code reads its settings the way the pages say:
-``DynamoDBConfig.from_env()``, here pointed at a fresh table of the page's own.
+A page's blocks are joined in order into one script (a later block builds on an earlier
+one), as a reader would paste them into one file, and run in an interpreter of its own (a
+page may set process-wide state, such as OpenTelemetry's tracer provider). The code reads
+its settings the way the pages say: ``DynamoDBConfig.from_env()``, here pointed at a fresh
+table of the page's own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import subprocess
 import sys
-import types
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +51,6 @@ def test_every_python_block_of_the_page_runs(
     page: Path,
     base_config: DynamoDBConfig,
     backend: str,
-    monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
     if backend != "moto":
@@ -56,28 +58,35 @@ def test_every_python_block_of_the_page_runs(
     settings = base_config.model_copy(update={"table_name": f"docs-{uuid.uuid4().hex[:12]}"})
     secret = settings.aws_secret_access_key
     assert settings.endpoint_url is not None
-    for name, value in {
+    env = {
+        **os.environ,
         "DYNAMODB_TABLE_NAME": settings.table_name,
         "AWS_REGION": settings.region,
         "DYNAMODB_ENDPOINT_URL": settings.endpoint_url,
         "AWS_ACCESS_KEY_ID": settings.aws_access_key_id or "",
         "AWS_SECRET_ACCESS_KEY": "" if secret is None else secret.get_secret_value(),
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
+    }
+    blocks = [code for lang, code in fences(page) if lang == "python"]
+    script = tmp_path / f"docs_page_{page.stem.replace('-', '_')}.py"
+    script.write_text(
+        "".join(f"# --- {page.name}, block {n} ---\n{code}\n" for n, code in enumerate(blocks, 1)),
+        encoding="utf-8",
+    )
     asyncio.run(
         create_table(
             settings,
             global_indexes=[IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")],
         )
     )
-    # A real module, so that pydantic resolves the page's annotations in its namespace.
-    module = types.ModuleType(f"docs_{page.stem.replace('-', '_')}")
-    monkeypatch.setitem(sys.modules, module.__name__, module)
     try:
-        for number, (lang, code) in enumerate(fences(page), start=1):
-            if lang == "python":
-                source = compile(code, f"{page.name} (block {number})", "exec")
-                exec(source, module.__dict__)  # noqa: S102 - the project's own documentation
+        done = subprocess.run(  # noqa: S603 - the project's own documentation
+            [sys.executable, str(script)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
     finally:
         asyncio.run(delete_table(settings))
+    assert done.returncode == 0, f"{script.name} failed:\n{done.stderr}"

@@ -56,7 +56,7 @@ CONDITIONS: list[tuple[SortKeyCondition, Callable[[str], bool]]] = [
 
 
 def _id(case: Any) -> str:
-    return f"{case.operator}-{case.value}" if isinstance(case, SortKeyCondition) else ""
+    return f"{case.operator}-{case.value!s}" if isinstance(case, SortKeyCondition) else ""
 
 
 @pytest.mark.parametrize(("condition", "expected"), CONDITIONS, ids=_id)

@@ -136,8 +136,11 @@ def test_ping(facade: DynamoDBService, config: DynamoDBConfig) -> None:
         assert other.ping() is False
 
 
-def test_many_threads_share_one_facade(facade: DynamoDBService, pk: str) -> None:
+def test_many_threads_share_one_facade(config: DynamoDBConfig, pk: str) -> None:
     threads, per_thread = 16, 20
+    # A generous read timeout: a busy machine may slow the server, never fail the test.
+    patient = config.model_copy(update={"read_timeout": 60.0})
+    facade = DynamoDBService(LoggingService("lvrgd_common.tests"), patient).open()
 
     def work(worker: int) -> list[str]:
         own = f"{pk}#{worker}"
@@ -146,6 +149,9 @@ def test_many_threads_share_one_facade(facade: DynamoDBService, pk: str) -> None
         assert facade.count(own) == per_thread
         return [p.name for p in facade.iter_query(own, Profile, page_size=7)]
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        results = list(pool.map(work, range(threads)))
+    try:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            results = list(pool.map(work, range(threads)))
+    finally:
+        facade.close()
     assert results == [[f"w{worker}"] * per_thread for worker in range(threads)]

@@ -38,6 +38,8 @@ def worker_env(config: DynamoDBConfig) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": config.aws_access_key_id or "",
         "AWS_SECRET_ACCESS_KEY": "" if secret is None else secret.get_secret_value(),
         "PYTHONPATH": str(ROOT),
+        # Generous: a busy machine may slow the server down, never fail the import.
+        "DYNAMODB_READ_TIMEOUT": "60",
     }
     if config.endpoint_url:
         env["DYNAMODB_ENDPOINT_URL"] = config.endpoint_url
@@ -72,6 +74,10 @@ def read_event(worker: subprocess.Popen[str]) -> dict[str, Any]:
     return event
 
 
+def patient(config: DynamoDBConfig) -> DynamoDBConfig:
+    return config.model_copy(update={"read_timeout": 60.0})
+
+
 def owner_of(base: str, index: int) -> str:
     """Rows spread over 40 owners: partitions stay small (moto reads a partition whole)."""
     return f"{base}{index % 40}"
@@ -82,7 +88,7 @@ def stored_ids(config: DynamoDBConfig, base: str, count: int) -> list[str]:
     keys = [
         (account_pk(owner_of(base, index)), account_sk(f"a{index:05d}")) for index in range(count)
     ]
-    with DynamoDBService(LoggingService(), config) as service:
+    with DynamoDBService(LoggingService(), patient(config)) as service:
         return [account.account_id for account in service.batch_get(keys, Account)]
 
 
@@ -139,7 +145,7 @@ def test_sigterm_mid_import_loses_no_row_and_the_retry_run_finishes(
     assert retry.returncode == 0, retry.stderr
     final = json.loads(retry.stdout.splitlines()[-1])
     assert (final["done"], final["failed"], final["stopped"]) == (len(left), 0, False)
-    with DynamoDBService(LoggingService(), config) as service:
+    with DynamoDBService(LoggingService(), patient(config)) as service:
         counts = [service.count(account_pk(owner_of(owner, index))) for index in range(40)]
     assert sum(counts) == ROWS
 

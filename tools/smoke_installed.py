@@ -27,6 +27,7 @@ SPEC_MODULES = {
     "lvrgd_common.services.dynamodb_service": "DynamoDBService",
     "lvrgd_common.services.logging_service": "LoggingService",
     "lvrgd_common.testing": "create_table",
+    "lvrgd_common.sync": "DynamoDBService",
 }
 EXPECTED_STATES = "open) -> DynamoDBService(table='smoke', region='us-east-1', closed)"
 
@@ -75,6 +76,10 @@ def main() -> None:
         check("lvrgd-common[dotenv]" in str(exc), f"unclear error: {exc}")
     else:
         sys.exit("smoke test failed: from_env(env_file) without python-dotenv did not raise")
+
+    # OpenTelemetry is optional too: without it nothing is traced and nothing imports it.
+    check(importlib.util.find_spec("opentelemetry") is None, "opentelemetry is in the clean venv")
+    check("opentelemetry" not in sys.modules, "opentelemetry was imported")
 
     count = len(lvrgd_common.__all__)
     print(f"installed wheel ok: lvrgd-common {installed}, {count} public names import")

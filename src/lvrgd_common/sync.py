@@ -18,7 +18,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
-from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
 from lvrgd_common.services.dynamodb_service import DynamoDBService as AsyncDynamoDBService
 
 if TYPE_CHECKING:
@@ -134,20 +134,25 @@ class DynamoDBService:
         return self._call("save", self._service.save(item, conditions=conditions))
 
     def get_one(
-        self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: type[T],
+        *,
+        consistent_read: bool = False,
     ) -> T | None:
         """The item or None; see `lvrgd_common.DynamoDBService.get_one`."""
         coro = self._service.get_one(pk, sk, model_class, consistent_read=consistent_read)
         return self._call("get_one", coro)
 
-    def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
+    def delete(self, pk: KeyValue, sk: KeyValue | None, *, conditions: Conditions = ()) -> None:
         """Delete the item; see `lvrgd_common.DynamoDBService.delete`."""
         return self._call("delete", self._service.delete(pk, sk, conditions=conditions))
 
     def update(
         self,
-        pk: str,
-        sk: str,
+        pk: KeyValue,
+        sk: KeyValue | None,
         updates: Mapping[str, Any],
         *,
         conditions: Conditions = (),
@@ -159,7 +164,7 @@ class DynamoDBService:
 
     def query_by_pk(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -182,7 +187,7 @@ class DynamoDBService:
 
     def query_by_pk_and_sk(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: type[T],
         limit: int | None = None,
@@ -207,7 +212,7 @@ class DynamoDBService:
 
     def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -233,7 +238,10 @@ class DynamoDBService:
         return self._iterate("iter_query", items)
 
     def count(
-        self, pk: str, sk_condition: SortKeyCondition | None = None, index_name: str | None = None
+        self,
+        pk: KeyValue,
+        sk_condition: SortKeyCondition | None = None,
+        index_name: str | None = None,
     ) -> int:
         """How many items match; see `lvrgd_common.DynamoDBService.count`."""
         return self._call("count", self._service.count(pk, sk_condition, index_name))
@@ -255,7 +263,7 @@ class DynamoDBService:
 
     def batch_delete(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         *,
         on_progress: Callable[[int, int], object] | None = None,
     ) -> None:
@@ -265,7 +273,7 @@ class DynamoDBService:
 
     def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: type[T],
         *,
         consistent_read: bool = False,
@@ -286,7 +294,9 @@ class DynamoDBService:
         coro = self._service.transact_write(operations, client_request_token=client_request_token)
         return self._call("transact_write", coro)
 
-    def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]:
+    def transact_get(
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+    ) -> list[T]:
         """Items read atomically; see `lvrgd_common.DynamoDBService.transact_get`."""
         return self._call("transact_get", self._service.transact_get(keys, model_class))
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IndexSpec",
+    "KeyType",
     "LocalServer",
     "create_table",
     "delete_table",
@@ -48,6 +49,9 @@ __all__ = [
 ]
 
 _LOOPBACK = "127.0.0.1"
+
+KeyType = Literal["S", "N", "B"]
+"""A key attribute's DynamoDB type: string, number or binary."""
 
 
 def free_port(host: str = _LOOPBACK) -> int:
@@ -171,12 +175,12 @@ class IndexSpec(BaseModel):
     name: str = Field(min_length=3)
     """The index name, as given to ``index_name=`` in queries."""
     hash_key: str
-    """Partition key attribute; a local index must use the table's ``pk``."""
+    """Partition key attribute; a local index must use the table's partition key."""
     range_key: str | None = None
     """Sort key attribute, if any."""
-    hash_type: Literal["S", "N", "B"] = "S"
+    hash_type: KeyType = "S"
     """DynamoDB type of ``hash_key``: string, number or binary."""
-    range_type: Literal["S", "N", "B"] = "S"
+    range_type: KeyType = "S"
     """DynamoDB type of ``range_key``."""
 
 
@@ -185,13 +189,17 @@ async def create_table(
     *,
     global_indexes: Sequence[IndexSpec] = (),
     local_indexes: Sequence[IndexSpec] = (),
+    partition_key_type: KeyType = "S",
+    sort_key_type: KeyType = "S",
     active_within: float = 60.0,
 ) -> None:
-    """Create the table (``pk``/``sk`` strings, on-demand billing) and wait until ACTIVE.
+    """Create the table (on-demand billing) and wait until ACTIVE.
 
-    For development, demos and tests: call it explicitly (the service never creates
-    tables; production tables belong to infrastructure code). Local indexes share the
-    table's ``pk`` as their hash key.
+    The keys are named as the configuration says (``pk``/``sk`` by default; no sort key
+    when ``config.sort_key_name`` is None) and typed S, N or B as given (strings by
+    default). For development, demos and tests: call it explicitly (the service never
+    creates tables; production tables belong to infrastructure code). Local indexes share
+    the table's partition key as their hash key.
 
     Example:
         >>> await create_table(
@@ -199,11 +207,16 @@ async def create_table(
         ...     global_indexes=[IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")],
         ...     local_indexes=[IndexSpec(name="lsi1", hash_key="pk", range_key="lsi1sk")],
         ... )
+        >>> readings = config.model_copy(update={"partition_key_name": "device"})
+        >>> await create_table(readings.model_copy(update={"sort_key_name": "at"}),
+        ...                    sort_key_type="N")
 
     Args:
         config: Where to create it; ``config.table_name`` names the table.
         global_indexes: Global secondary indexes (on-demand, like the table).
         local_indexes: Local secondary indexes (only at creation time in DynamoDB).
+        partition_key_type: The partition key's type: ``"S"``, ``"N"`` or ``"B"``.
+        sort_key_type: The sort key's type (ignored without a sort key).
         active_within: Seconds to wait for the table to become ACTIVE.
 
     Raises:
@@ -211,14 +224,18 @@ async def create_table(
             ``ResourceInUseException`` when the table already exists.
         TimeoutError: The table was not ACTIVE within ``active_within`` seconds.
     """
-    definitions = {"pk": "S", "sk": "S"}
+    partition, sort = config.partition_key_name, config.sort_key_name
+    definitions = {partition: partition_key_type}
+    if sort is not None:
+        definitions[sort] = sort_key_type
     for index in (*global_indexes, *local_indexes):
-        definitions[index.hash_key] = index.hash_type
+        # An index on a table key (every local index) keeps that key's type.
+        definitions.setdefault(index.hash_key, index.hash_type)
         if index.range_key:
-            definitions[index.range_key] = index.range_type
+            definitions.setdefault(index.range_key, index.range_type)
     request: dict[str, object] = {
         "TableName": config.table_name,
-        "KeySchema": _schema("pk", "sk"),
+        "KeySchema": _schema(partition, sort),
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": kind} for name, kind in definitions.items()
         ],

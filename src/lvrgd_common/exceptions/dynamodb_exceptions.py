@@ -17,9 +17,12 @@ exception is chained as ``__cause__``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
 
 __all__ = [
     "CancellationReason",
@@ -51,8 +54,8 @@ class DynamoDBServiceError(Exception):
         *,
         operation: str,
         reason: str,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         error_code: str | None = None,
     ) -> None:
         self.operation = operation
@@ -155,8 +158,8 @@ class DynamoDBTransactionError(DynamoDBServiceError):
         operation: str,
         reason: str,
         cancellation_reasons: list[CancellationReason] | None = None,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         error_code: str | None = None,
     ) -> None:
         self.cancellation_reasons = cancellation_reasons or []

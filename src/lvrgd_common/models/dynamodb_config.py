@@ -46,6 +46,11 @@ class DynamoDBConfig(BaseModel):
     aws_secret_access_key: SecretStr | None = None
     aws_session_token: SecretStr | None = None
 
+    partition_key_name: str = Field(default="pk", min_length=1, max_length=255)
+    """The table's partition key attribute; models keep calling it ``pk``."""
+    sort_key_name: str | None = Field(default="sk", min_length=1, max_length=255)
+    """The table's sort key attribute (models call it ``sk``); None: the table has none."""
+
     max_pool_connections: int = Field(default=50, ge=1, le=1000)
     """Size of the HTTP connection pool shared by all tasks."""
     batch_concurrency: int = Field(default=16, ge=1)
@@ -140,6 +145,9 @@ class DynamoDBConfig(BaseModel):
     def _check_consistency(self) -> Self:
         if self.batch_concurrency > self.max_pool_connections:
             msg = "batch_concurrency must not exceed max_pool_connections"
+            raise ValueError(msg)
+        if self.partition_key_name == self.sort_key_name:
+            msg = "partition_key_name and sort_key_name must differ"
             raise ValueError(msg)
         if (self.aws_access_key_id is None) != (self.aws_secret_access_key is None):
             msg = "aws_access_key_id and aws_secret_access_key go together"

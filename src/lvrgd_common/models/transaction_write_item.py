@@ -1,16 +1,28 @@
 """One write of a transaction."""
 
+from decimal import Decimal
 from typing import Any, Literal, Self
 
 from boto3.dynamodb.conditions import ConditionBase
-from pydantic import BaseModel, ConfigDict, InstanceOf, SerializeAsAny, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    InstanceOf,
+    SerializeAsAny,
+    StrictBytes,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
 from lvrgd_common.models.attribute_condition import AttributeCondition
-from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel, KeyValue
 
 __all__ = ["TransactionOperation", "TransactionWriteItem"]
 
 TransactionOperation = Literal["put", "update", "delete", "condition_check"]
+
+_KEYS = frozenset({"pk", "sk"})
 
 # The fields each operation needs; any other of these given is a mistake.
 _SHAPES: dict[str, frozenset[str]] = {
@@ -30,6 +42,9 @@ class TransactionWriteItem(BaseModel):
     - ``delete``: ``pk``, ``sk``;
     - ``condition_check``: ``pk``, ``sk`` and at least one condition, nothing written.
 
+    Keys are strings, numbers or bytes, as the table's key schema says; on a table without
+    a sort key, ``sk=None`` is given explicitly.
+
     ``conditions`` may be added to any operation, as `AttributeCondition` values that must
     all hold or as a boto3 condition (``Attr("status").eq("open") | Attr("retries").lt(3)``);
     when one does not hold, the transaction is cancelled. A put that must not overwrite uses
@@ -44,8 +59,8 @@ class TransactionWriteItem(BaseModel):
 
     operation: TransactionOperation
     item: SerializeAsAny[DynamoDBBaseModel] | None = None
-    pk: str | None = None
-    sk: str | None = None
+    pk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
+    sk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
     updates: dict[str, Any] | None = None
     conditions: (
         InstanceOf[ConditionBase] | tuple[AttributeCondition | InstanceOf[ConditionBase], ...]
@@ -59,7 +74,11 @@ class TransactionWriteItem(BaseModel):
         return self
 
     def _shape_problem(self) -> str | None:
-        given = {field for field in _SHAPES["put"] | _SHAPES["update"] if getattr(self, field)}
+        given = {
+            field
+            for field in _SHAPES["put"] | _SHAPES["update"]
+            if getattr(self, field) or (field in _KEYS and field in self.model_fields_set)
+        }
         needed = _SHAPES[self.operation]
         if self.operation == "condition_check" and not self.conditions:
             return "condition_check needs at least one condition"
@@ -72,8 +91,8 @@ class TransactionWriteItem(BaseModel):
         return None
 
     @property
-    def key(self) -> tuple[str, str]:
+    def key(self) -> tuple[KeyValue, KeyValue | None]:
         """The ``(pk, sk)`` of the item this operation touches."""
         if self.item is not None:
             return (self.item.pk, self.item.sk)
-        return (self.pk or "", self.sk or "")
+        return (self.pk if self.pk is not None else "", self.sk)

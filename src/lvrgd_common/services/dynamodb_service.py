@@ -12,10 +12,14 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBDecodeError,
     DynamoDBItemNotFoundError,
     DynamoDBServiceError,
+    DynamoDBValidationError,
 )
-from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
 from lvrgd_common.models.pagination_result import PaginationResult
-from lvrgd_common.models.sort_key_condition import SortKeyCondition
+from lvrgd_common.models.sort_key_condition import (
+    SortKeyCondition,
+    sort_key_condition_problem,
+)
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
     MAX_BATCH_WRITE,
@@ -29,20 +33,21 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
     ItemDecodeError,
-    check_partition_value,
     decode_model,
 )
 from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
     describe_table,
+    is_key_schema_mismatch,
     raised_by_client,
     translate_error,
 )
+from lvrgd_common.services._dynamodb.keys import KeySchemaError, TableKeys
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
-    TABLE_KEYS,
     IndexKeys,
     QueryPlan,
+    attribute_types,
     parse_key_schemas,
     walk,
 )
@@ -58,11 +63,13 @@ from lvrgd_common.services._dynamodb.requests import (
     delete_request,
     encoded_item,
     get_request,
+    key_values,
     put_entry,
     put_request,
     query_request,
     transact_get_request,
     transact_write_request,
+    transaction_key_values,
     unprocessed_get_keys,
     unprocessed_write_keys,
     update_request,
@@ -111,6 +118,7 @@ class DynamoDBService:
         self._lifecycle_lock = asyncio.Lock()
         self._schema_lock = asyncio.Lock()
         self._schemas: dict[str | None, IndexKeys] | None = None
+        self._keys = TableKeys.configured(config)
         self._backoff = Backoff(
             config.batch_max_attempts, config.batch_backoff_base, config.batch_backoff_max
         )
@@ -171,12 +179,18 @@ class DynamoDBService:
             DynamoDBValidationError: Bad keys, unstorable values, or over 400 KB.
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
-        with self._operation("save", getattr(item, "pk", None), getattr(item, "sk", None)) as op:
-            _, encoded = encoded_item(item)
+        pk, sk = getattr(item, "pk", None), getattr(item, "sk", None)
+        with self._operation("save", pk, sk) as op:
+            _, encoded = encoded_item(item, await self._table_keys(op, pk, sk))
             await self._send(op, "put_item", put_request(self._table, encoded, conditions))
 
     async def get_one(
-        self, pk: str, sk: str, model_class: type[T], *, consistent_read: bool = False
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        model_class: type[T],
+        *,
+        consistent_read: bool = False,
     ) -> T | None:
         """The item with this key as ``model_class``, or None when absent.
 
@@ -185,24 +199,29 @@ class DynamoDBService:
         """
         with self._operation("get_one", pk, sk) as op:
             check_model_class(model_class)
-            request = get_request(self._table, (pk, sk), consistent_read=consistent_read)
+            keys = await self._table_keys(op, pk, sk)
+            request = get_request(self._table, keys, (pk, sk), consistent_read=consistent_read)
             raw = (await self._send(op, "get_item", request)).get("Item")
             op.fields["found"] = raw is not None
-            return None if raw is None else _decode(op, raw, model_class)
+            return None if raw is None else _decode(op, keys, raw, model_class)
 
-    async def delete(self, pk: str, sk: str, *, conditions: Conditions = ()) -> None:
+    async def delete(
+        self, pk: KeyValue, sk: KeyValue | None, *, conditions: Conditions = ()
+    ) -> None:
         """Delete the item; deleting an absent item is not an error.
 
         Raises:
             DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
         """
         with self._operation("delete", pk, sk) as op:
-            await self._send(op, "delete_item", delete_request(self._table, (pk, sk), conditions))
+            keys = await self._table_keys(op, pk, sk)
+            request = delete_request(self._table, keys, (pk, sk), conditions)
+            await self._send(op, "delete_item", request)
 
     async def update(
         self,
-        pk: str,
-        sk: str,
+        pk: KeyValue,
+        sk: KeyValue | None,
         updates: Mapping[str, Any],
         *,
         conditions: Conditions = (),
@@ -218,7 +237,8 @@ class DynamoDBService:
                 condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
-            request = update_request(self._table, (pk, sk), updates, conditions)
+            keys = await self._table_keys(op, pk, sk)
+            request = update_request(self._table, keys, (pk, sk), updates, conditions)
             try:
                 await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
@@ -236,7 +256,7 @@ class DynamoDBService:
 
     async def query_by_pk(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
@@ -251,12 +271,14 @@ class DynamoDBService:
             DynamoDBValidationError: Unknown index, bad limit, or a cursor of another query.
         """
         with self._operation("query_by_pk", pk, limit=limit, index=index_name) as op:
-            plan = await self._plan(op, pk, None, index_name, scan_forward, consistent_read)
+            plan = await self._plan(
+                op, pk, None, index_name, scan_forward, consistent_read, last_evaluated_key
+            )
             return await self._page(op, plan, model_class, limit, last_evaluated_key)
 
     async def query_by_pk_and_sk(
         self,
-        pk: str,
+        pk: KeyValue,
         sk_condition: SortKeyCondition,
         model_class: type[T],
         limit: int | None = None,
@@ -280,12 +302,14 @@ class DynamoDBService:
             if not isinstance(sk_condition, SortKeyCondition):
                 msg = f"sk_condition must be a SortKeyCondition, got {sk_condition!r}"
                 raise InvalidInputError(msg)
-            plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
+            plan = await self._plan(
+                op, pk, sk_condition, index_name, scan_forward, consistent_read, last_evaluated_key
+            )
             return await self._page(op, plan, model_class, limit, last_evaluated_key)
 
     async def iter_query(
         self,
-        pk: str,
+        pk: KeyValue,
         model_class: type[T],
         sk_condition: SortKeyCondition | None = None,
         *,
@@ -308,11 +332,14 @@ class DynamoDBService:
             async for response in walk(self._sender(op, "query"), plan, page_size=page_size):
                 for raw in response.get("Items", []):
                     count += 1
-                    yield _decode(op, raw, model_class)
+                    yield _decode(op, plan.table_keys, raw, model_class)
             op.fields["count"] = count
 
     async def count(
-        self, pk: str, sk_condition: SortKeyCondition | None = None, index_name: str | None = None
+        self,
+        pk: KeyValue,
+        sk_condition: SortKeyCondition | None = None,
+        index_name: str | None = None,
     ) -> int:
         """How many items match, exactly, across every page."""
         with self._operation("count", pk, index=index_name) as op:
@@ -327,17 +354,29 @@ class DynamoDBService:
     async def _plan(
         self,
         op: OperationLog,
-        pk: str,
+        pk: KeyValue,
         condition: SortKeyCondition | None,
         index_name: str | None,
         scan_forward: bool,  # noqa: FBT001
         consistent_read: bool,  # noqa: FBT001
+        cursor: object = None,
     ) -> QueryPlan:
-        check_partition_value(pk)
         if condition is not None and not isinstance(condition, SortKeyCondition):
             msg = f"sk_condition must be a SortKeyCondition or None, got {condition!r}"
             raise InvalidInputError(msg)
-        keys = await self._index_keys(op, index_name)
+        values: list[object] = [pk]
+        if condition is not None:
+            # Checked before the key schema is read: a bad condition sends nothing.
+            problem = sort_key_condition_problem(
+                condition.operator, condition.value, condition.value2
+            )
+            if problem is not None:
+                raise InvalidInputError(problem)
+            values += [condition.value, condition.value2]
+        if isinstance(cursor, dict):
+            values += cursor.values()
+        table_keys = await self._table_keys(op, *values)
+        keys = await self._index_keys(op, index_name, table_keys)
         request = query_request(
             self._table,
             index_name,
@@ -345,7 +384,9 @@ class DynamoDBService:
             scan_forward=scan_forward,
             consistent_read=consistent_read,
         )
-        return QueryPlan(keys, pk, condition, request, scan_forward=scan_forward)
+        return QueryPlan(
+            keys, pk, condition, request, scan_forward=scan_forward, table_keys=table_keys
+        )
 
     async def _page(
         self,
@@ -370,18 +411,19 @@ class DynamoDBService:
                 if limit is not None and len(items) == limit:
                     next_key = plan.cursor_of(last) if last is not None else None
                     break
-                items.append(_decode(op, entry, model_class))
+                items.append(_decode(op, plan.table_keys, entry, model_class))
                 last = entry
         op.fields["count"] = len(items)
         return PaginationResult(items=items, last_evaluated_key=next_key, count=len(items))
 
-    async def _index_keys(self, op: OperationLog, index_name: str | None) -> IndexKeys:
+    async def _index_keys(
+        self, op: OperationLog, index_name: str | None, table_keys: TableKeys
+    ) -> IndexKeys:
+        if table_keys.problem is not None:
+            raise KeySchemaError(table_keys.problem)
         if index_name is None:
-            return TABLE_KEYS
-        if self._schemas is None:
-            async with self._schema_lock:
-                if self._schemas is None:
-                    await self._describe(op)
+            return IndexKeys.of_table(table_keys)
+        await self._ensure_described(op)
         schemas = self._schemas or {}
         keys = schemas.get(index_name)
         if keys is None:
@@ -390,9 +432,22 @@ class DynamoDBService:
             raise InvalidInputError(msg)
         return keys
 
+    async def _table_keys(self, op: OperationLog, *values: object) -> TableKeys:
+        """The table's keys; read with DescribeTable (once) when ``values`` need its types."""
+        if self._keys.needs_schema(*values):
+            await self._ensure_described(op)
+        return self._keys
+
+    async def _ensure_described(self, op: OperationLog) -> None:
+        if self._schemas is None:
+            async with self._schema_lock:
+                if self._schemas is None:
+                    await self._describe(op)
+
     async def _describe(self, op: OperationLog) -> dict[str, Any]:
         response = await self._send(op, "describe_table", {"TableName": self._table})
         table: dict[str, Any] = response["Table"]
+        self._keys = TableKeys.of_table(self._config, table["KeySchema"], attribute_types(table))
         self._schemas = parse_key_schemas(table)
         return table
 
@@ -421,13 +476,16 @@ class DynamoDBService:
             # it goes out. Every object that lives through the batch is one more for Python's
             # garbage collector to scan: with a wrapper per item, a full collection was a
             # quarter of a 5,000-item batch_write's client CPU.
+            values = [getattr(item, name, None) for item in items for name in ("pk", "sk")]
+            keys = await self._table_keys(op, *values)
             encoded: dict[Key, Item] = {}
             originals: dict[Key, DynamoDBBaseModel] = {}
             for item in items:
-                key, encoded[key] = encoded_item(item)
+                key, encoded[key] = encoded_item(item, keys)
                 originals[key] = item
             await self._write_batches(
                 op,
+                keys,
                 list(encoded),
                 lambda key: put_entry(encoded[key]),
                 originals.__getitem__,
@@ -436,7 +494,7 @@ class DynamoDBService:
 
     async def batch_delete(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         *,
         on_progress: Callable[[int, int], object] | None = None,
     ) -> None:
@@ -448,17 +506,21 @@ class DynamoDBService:
             DynamoDBBatchOperationError: Keys still not deleted after the last attempt.
         """
         with self._operation("batch_delete", keys=len(keys)) as op:
+            table_keys = await self._table_keys(op, *key_values(keys))
+            unique = {key: key for key in check_keys(table_keys, keys)}
             await self._write_batches(
                 op,
-                list(dict.fromkeys(check_keys(keys))),
-                delete_entry,
-                lambda key: key,
+                table_keys,
+                list(unique),
+                partial(delete_entry, table_keys),
+                unique.__getitem__,
                 on_progress,
             )
 
     async def _write_batches(
         self,
         op: OperationLog,
+        table_keys: TableKeys,
         keys: list[Key],
         request_of: Callable[[Key], dict[str, Any]],
         original_of: Callable[[Key], Any],
@@ -474,7 +536,7 @@ class DynamoDBService:
             nonlocal done
             body = batch_write_request(table, [request_of(key) for key in chunk])
             response = await self._send(op, "batch_write_item", body)
-            unprocessed = unprocessed_write_keys(response, table)
+            unprocessed = unprocessed_write_keys(response, table, table_keys)
             if on_progress is not None:
                 done += len(chunk) - len(unprocessed)
                 on_progress(done, total)
@@ -485,7 +547,7 @@ class DynamoDBService:
 
     async def batch_get(
         self,
-        keys: Sequence[tuple[str, str]],
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
         model_class: type[T],
         *,
         consistent_read: bool = False,
@@ -499,7 +561,8 @@ class DynamoDBService:
         """
         with self._operation("batch_get", keys=len(keys)) as op:
             check_model_class(model_class)
-            unique = list(dict.fromkeys(check_keys(keys)))
+            table_keys = await self._table_keys(op, *key_values(keys))
+            unique = list(dict.fromkeys(check_keys(table_keys, keys)))
             # Each response is decoded as it arrives, so its raw items die young instead of
             # piling up for Python's collector to scan (a full collection cost about a
             # quarter of a 5,000-key batch_get). An item that does not fit is kept raw and
@@ -509,22 +572,23 @@ class DynamoDBService:
             table = self._table
 
             async def send(chunk: list[Key]) -> list[Key]:
-                body = batch_get_request(table, chunk, consistent_read=consistent_read)
+                body = batch_get_request(table, table_keys, chunk, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
                 for raw in response.get("Responses", {}).get(table, []):
-                    key = (raw["pk"]["S"], raw["sk"]["S"])
+                    key = table_keys.key_of(raw)
                     try:
-                        found[key] = decode_model(model_class, raw)
+                        found[key] = decode_model(model_class, table_keys.loaded(raw))
                     except ItemDecodeError:
                         unfit[key] = raw
-                return unprocessed_get_keys(response, table)
+                return unprocessed_get_keys(response, table, table_keys)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
-            _raise_unfinished(op, outcomes, len(unique), lambda key: key)
+            given = {key: key for key in unique}
+            _raise_unfinished(op, outcomes, len(unique), given.__getitem__)
             op.fields["found"] = len(found) + len(unfit)
             for key in unique:
                 if key in unfit:
-                    _decode(op, unfit[key], model_class)  # raises DynamoDBDecodeError
+                    _decode(op, table_keys, unfit[key], model_class)  # DynamoDBDecodeError
             return [found[key] for key in unique if key in found]
 
     async def _run_chunks(
@@ -559,21 +623,25 @@ class DynamoDBService:
                 one entry per operation, in order.
         """
         with self._operation("transact_write", operations=len(operations)) as op:
-            request = transact_write_request(self._table, operations, client_request_token)
+            keys = await self._table_keys(op, *transaction_key_values(operations))
+            request = transact_write_request(self._table, keys, operations, client_request_token)
             if operations:
                 await self._send(op, "transact_write_items", request)
 
-    async def transact_get(self, keys: Sequence[tuple[str, str]], model_class: type[T]) -> list[T]:
+    async def transact_get(
+        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+    ) -> list[T]:
         """Read up to 100 items atomically; results in key order, absent keys left out."""
         with self._operation("transact_get", keys=len(keys)) as op:
             check_model_class(model_class)
-            request = transact_get_request(self._table, keys)
+            table_keys = await self._table_keys(op, *key_values(keys))
+            request = transact_get_request(self._table, table_keys, keys)
             if not request["TransactItems"]:
                 return []
             responses = (await self._send(op, "transact_get_items", request)).get("Responses", [])
             items = [entry["Item"] for entry in responses if entry.get("Item")]
             op.fields["found"] = len(items)
-            return [_decode(op, raw, model_class) for raw in items]
+            return [_decode(op, table_keys, raw, model_class) for raw in items]
 
     # --- health ---------------------------------------------------------------------------
 
@@ -594,8 +662,8 @@ class DynamoDBService:
     def _operation(
         self,
         name: str,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         **fields: Any,  # noqa: ANN401
     ) -> ErrorRoom:
         if self._transport is None:
@@ -627,6 +695,7 @@ class DynamoDBService:
             raise op.error(reason, DynamoDBServiceError)
         if self._capacity and api in CAPACITY_APIS:
             request = {**request, "ReturnConsumedCapacity": "TOTAL"}
+        op.note_request(api, request)
         try:
             response = await transport.send(api, request)
         except Exception as exc:
@@ -635,26 +704,44 @@ class DynamoDBService:
             # anything else is not an AWS error and is not dressed as one.
             if not raised_by_client(exc):
                 raise
-            raise translate_error(exc, op.name, op.pk, op.sk, where=self._where) from exc
+            error = translate_error(exc, op.name, op.pk, op.sk, where=self._where)
+            if api != "describe_table" and is_key_schema_mismatch(error):
+                error = await self._naming_key_schema(op, error)
+            raise error from exc
         op.note_response(response)
         return response
 
+    async def _naming_key_schema(
+        self, op: OperationLog, error: DynamoDBServiceError
+    ) -> DynamoDBServiceError:
+        """The server refused a key sent unchecked (the schema unread): say what it is."""
+        if self._schemas is None:
+            try:
+                await self._ensure_described(op)
+            except DynamoDBServiceError:
+                return error
+        keys = self._keys
+        reason = f"{error.reason} ({keys.problem or keys.schema})"
+        return DynamoDBValidationError(
+            operation=op.name, pk=op.pk, sk=op.sk, reason=reason, error_code=error.error_code
+        )
 
-def _decode(op: OperationLog, raw: Item, model_class: type[T]) -> T:
+
+def _decode(op: OperationLog, keys: TableKeys, raw: Item, model_class: type[T]) -> T:
     try:
-        return decode_model(model_class, raw)
+        return decode_model(model_class, keys.loaded(raw))
     except ItemDecodeError as exc:
         # The message names the key, the attributes and the expected types; no stored
         # value (pydantic's own message quotes them), so it is safe to log.
-        raise DynamoDBDecodeError(
-            operation=op.name, pk=_key_part(raw, "pk"), sk=_key_part(raw, "sk"), reason=str(exc)
-        ) from exc
+        pk, sk = _key_values(keys, raw)
+        raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=str(exc)) from exc
 
 
-def _key_part(raw: Mapping[str, Any], name: str) -> str | None:
-    value = raw.get(name)
-    text = value.get("S") if isinstance(value, dict) else None
-    return text if isinstance(text, str) else None
+def _key_values(keys: TableKeys, raw: Item) -> tuple[Any, Any]:
+    try:
+        return keys.key_values_of(raw)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None, None  # an item too malformed to name
 
 
 def _raise_unfinished(

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services._dynamodb.operation import OperationLog
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "ErrorRoom",
     "InvalidInputError",
     "describe_table",
+    "is_key_schema_mismatch",
     "raised_by_client",
     "translate_error",
 ]
@@ -106,6 +109,20 @@ ERROR_CLASSES: Final[dict[str, type[DynamoDBServiceError]]] = {
     "IdempotentParameterMismatchException": DynamoDBTransactionError,
 }
 
+# What DynamoDB (and moto, dynalite) say when a request's key does not fit the table's.
+_KEY_SCHEMA_MISMATCH: Final = re.compile(
+    "key element does not match the schema|Missing the key|Type mismatch for key"
+    "|missed key schema element|does not match schema type|required keys? w[ae]re? not given",
+    re.IGNORECASE,
+)
+
+
+def is_key_schema_mismatch(error: DynamoDBServiceError) -> bool:
+    """Whether DynamoDB refused a request because its key does not fit the table."""
+    return isinstance(error, DynamoDBValidationError) and bool(
+        _KEY_SCHEMA_MISMATCH.search(error.reason)
+    )
+
 
 # Where the AWS client's own code lives: an exception raised there is the client's.
 _CLIENT_PACKAGES: Final = frozenset({"aioboto3", "aiobotocore", "aiohttp", "boto3", "botocore"})
@@ -145,8 +162,8 @@ def describe_table(table: str, region: str, endpoint_url: str | None) -> str:
 def translate_error(
     exc: BaseException,
     operation: str,
-    pk: str | None = None,
-    sk: str | None = None,
+    pk: KeyValue | None = None,
+    sk: KeyValue | None = None,
     *,
     where: str | None = None,
 ) -> DynamoDBServiceError:
@@ -181,7 +198,7 @@ def translate_error(
 
 
 def _from_client_error(
-    exc: ClientError, operation: str, pk: str | None, sk: str | None
+    exc: ClientError, operation: str, pk: KeyValue | None, sk: KeyValue | None
 ) -> DynamoDBServiceError:
     error = exc.response.get("Error", {})
     code = error.get("Code") or None

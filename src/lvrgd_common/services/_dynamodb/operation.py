@@ -6,10 +6,14 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any, Self
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
+from lvrgd_common.services._dynamodb.tracing import finish_span, note_request, start_span
 
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from opentelemetry.trace import Span
+
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["OperationLog"]
@@ -24,7 +28,9 @@ class OperationLog:
     """
 
     __slots__ = (
+        "calls",
         "capacity",
+        "capacity_entries",
         "fields",
         "logger",
         "name",
@@ -32,6 +38,7 @@ class OperationLog:
         "requests",
         "retries",
         "sk",
+        "span",
         "started",
         "table",
     )
@@ -41,8 +48,8 @@ class OperationLog:
         logger: LoggerProtocol,
         table: str,
         name: str,
-        pk: str | None = None,
-        sk: str | None = None,
+        pk: KeyValue | None = None,
+        sk: KeyValue | None = None,
         **fields: Any,  # noqa: ANN401
     ) -> None:
         self.logger = logger
@@ -55,9 +62,13 @@ class OperationLog:
         self.retries = 0
         self.capacity: float | None = None
         self.started = 0.0
+        self.span: Span | None = None
+        self.calls: list[str] = []
+        self.capacity_entries: list[dict[str, Any]] = []
 
     def __enter__(self) -> Self:
         self.started = perf_counter()
+        self.span = start_span(self.name, self.table)
         return self
 
     def __exit__(
@@ -67,6 +78,7 @@ class OperationLog:
         traceback: TracebackType | None,
     ) -> None:
         fields = self._record()
+        self._end_span(exc)
         if exc is None:
             self.logger.info("dynamodb operation", **fields)
         elif isinstance(exc, DynamoDBServiceError):
@@ -98,6 +110,26 @@ class OperationLog:
             fields["consumed_capacity"] = self.capacity
         return fields
 
+    def _end_span(self, exc: BaseException | None) -> None:
+        if self.span is None:
+            return
+        # A generator closed early (GeneratorExit) or a cancelled caller is not a failure.
+        failed = exc if isinstance(exc, Exception) else None
+        finish_span(
+            self.span,
+            fields=self.fields,
+            calls=self.calls,
+            requests=self.requests,
+            retries=self.retries,
+            capacity=self.capacity_entries,
+            error=failed,
+        )
+
+    def note_request(self, api: str, request: dict[str, Any]) -> None:
+        """Tell the span which API call is about to be made and what it asks for."""
+        if self.span is not None:
+            note_request(self.span, api, request, self.calls)
+
     def error(self, reason: str, error_class: type[DynamoDBServiceError]) -> DynamoDBServiceError:
         """An error of this operation, naming its keys."""
         return error_class(operation=self.name, pk=self.pk, sk=self.sk, reason=reason)
@@ -114,6 +146,8 @@ class OperationLog:
         capacity = response.get("ConsumedCapacity")
         if capacity:
             entries = capacity if isinstance(capacity, list) else [capacity]
+            if self.span is not None:
+                self.capacity_entries.extend(entries)
             units = sum(entry.get("CapacityUnits", 0.0) for entry in entries)
             self.capacity = (self.capacity or 0.0) + units
 

@@ -2,8 +2,9 @@
 
 DynamoDB has no ``<>`` key condition and a Query filter may not name key attributes, so
 ``ne`` is planned as two ranges (``lt``, then ``gt``; reversed when descending). A cursor
-is the key of the last item returned, as plain JSON values; which range it belongs to
-follows from its sort key, so no extra marker is needed.
+is the key of the last item returned, as plain JSON values (strings as they are, numbers
+as ints or their text, bytes as base64; the key schema says how to read them back); which
+range it belongs to follows from its sort key, so no extra marker is needed.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from lvrgd_common.services._dynamodb.codec import (
     AttributeValue,
     InvalidInputError,
     Item,
-    plain_key_value,
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, KeyRange
+from lvrgd_common.services._dynamodb.keys import (
+    DEFAULT_NAMES,
+    TableKeys,
+    comparable,
+    encode_key_value,
+    key_value_from_json,
+    key_value_to_json,
+    sendable_key,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -31,6 +40,7 @@ __all__ = [
     "IndexKeys",
     "QueryError",
     "QueryPlan",
+    "attribute_types",
     "parse_key_schemas",
     "walk",
 ]
@@ -51,17 +61,51 @@ class IndexKeys:
     range_type: str | None
     is_global: bool
     cursor_names: tuple[str, ...]
+    types: Mapping[str, str]
+    """The type of every attribute in ``cursor_names``."""
+
+    @classmethod
+    def of_table(cls, table_keys: TableKeys) -> IndexKeys:
+        """The table's own keys (strings where the types have not been read)."""
+        types = {table_keys.partition_name: table_keys.partition_type or "S"}
+        if table_keys.sort_name is not None:
+            types[table_keys.sort_name] = table_keys.sort_type or "S"
+        return cls(
+            name=None,
+            hash_name=table_keys.partition_name,
+            hash_type=types[table_keys.partition_name],
+            range_name=table_keys.sort_name,
+            range_type=types.get(table_keys.sort_name or ""),
+            is_global=False,
+            cursor_names=table_keys.names,
+            types=types,
+        )
+
+    @property
+    def schema(self) -> str:
+        """The key schema in words, for error messages."""
+        owner = "the table's" if self.name is None else f"index {self.name!r}"
+        text = f"{owner} key schema is partition key {self.hash_name!r} ({self.hash_type})"
+        if self.range_name is None:
+            return f"{text}, no sort key"
+        return f"{text}, sort key {self.range_name!r} ({self.range_type})"
 
 
-TABLE_KEYS: Final = IndexKeys(None, "pk", "S", "sk", "S", False, ("pk", "sk"))  # noqa: FBT003
+TABLE_KEYS: Final = IndexKeys.of_table(TableKeys(*DEFAULT_NAMES))
+"""The default table keys: strings named ``pk`` and ``sk``."""
+
+
+def attribute_types(table: Mapping[str, Any]) -> dict[str, str]:
+    """Attribute name -> S, N or B for every key attribute DescribeTable defines."""
+    return {
+        definition["AttributeName"]: definition["AttributeType"]
+        for definition in table.get("AttributeDefinitions", [])
+    }
 
 
 def parse_key_schemas(table: Mapping[str, Any]) -> dict[str | None, IndexKeys]:
     """Key schemas of the table (under None) and of each index, from DescribeTable."""
-    types = {
-        definition["AttributeName"]: definition["AttributeType"]
-        for definition in table.get("AttributeDefinitions", [])
-    }
+    types = attribute_types(table)
     table_keys = _keys(None, table["KeySchema"], types, (), is_global=False)
     schemas: dict[str | None, IndexKeys] = {None: table_keys}
     for field, is_global in (("GlobalSecondaryIndexes", True), ("LocalSecondaryIndexes", False)):
@@ -87,6 +131,7 @@ def _keys(
     cursor_names = tuple(
         dict.fromkeys((*table_names, hash_name, *([range_name] if range_name else [])))
     )
+    names = tuple(name for name in cursor_names if name)
     return IndexKeys(
         name=name,
         hash_name=hash_name,
@@ -94,24 +139,24 @@ def _keys(
         range_name=range_name,
         range_type=types.get(range_name, "S") if range_name else None,
         is_global=is_global,
-        cursor_names=tuple(name for name in cursor_names if name),
+        cursor_names=names,
+        types={attribute: types.get(attribute, "S") for attribute in names},
     )
 
 
-def _typed(value: str, attribute_type: str | None, role: str) -> AttributeValue:
-    if attribute_type == "N":
+def _typed(value: object, keys: IndexKeys, attribute_type: str | None, role: str) -> AttributeValue:
+    if attribute_type == "N" and isinstance(value, str):
+        # Numeric keys were queried with numeric strings before numbers were taken.
         try:
-            number = Decimal(value)
+            value = Decimal(value)
         except InvalidOperation:
-            number = Decimal("NaN")
-        if not number.is_finite():
-            msg = f"{role} {value!r} is not a number, but the key attribute is numeric"
-            raise QueryError(msg)
-        return {"N": value}
-    if attribute_type == "B":
-        msg = f"{role}: binary key attributes are not supported"
-        raise QueryError(msg)
-    return {"S": value}
+            msg = f"{role} {value!r} is not a number ({keys.schema})"
+            raise QueryError(msg) from None
+    try:
+        return encode_key_value(value, attribute_type, role)
+    except InvalidInputError as exc:
+        msg = f"{exc} ({keys.schema})"
+        raise QueryError(msg) from None
 
 
 def _satisfies(value: Any, operator: str, bounds: tuple[Any, ...]) -> bool:  # noqa: ANN401, PLR0911
@@ -126,7 +171,7 @@ def _satisfies(value: Any, operator: str, bounds: tuple[Any, ...]) -> bool:  # n
     if operator == "ge":
         return bool(value >= bounds[0])
     if operator == "begins_with":
-        return isinstance(value, str) and value.startswith(bounds[0])
+        return isinstance(value, (str, bytes)) and value.startswith(bounds[0])
     return bool(bounds[0] <= value <= bounds[1])
 
 
@@ -144,22 +189,24 @@ class QueryPlan:
         QueryError: A condition or cursor that does not fit the key schema.
     """
 
-    __slots__ = ("keys", "pk", "ranges")
+    __slots__ = ("keys", "pk", "ranges", "table_keys")
 
     def __init__(
         self,
         keys: IndexKeys,
-        pk: str,
+        pk: object,
         condition: SortKeyCondition | None,
         base_request: Mapping[str, Any],
         *,
         scan_forward: bool,
+        table_keys: TableKeys | None = None,
     ) -> None:
         self.keys = keys
+        self.table_keys = table_keys or TableKeys(*DEFAULT_NAMES)
         self.pk = pk
-        hash_value = _typed(pk, keys.hash_type, "pk")
+        hash_value = _typed(pk, keys, keys.hash_type, "pk")
         if condition is None:
-            operators: list[tuple[str | None, tuple[str, ...]]] = [(None, ())]
+            operators: list[tuple[str | None, tuple[object, ...]]] = [(None, ())]
         else:
             problem = sort_key_condition_problem(
                 condition.operator, condition.value, condition.value2
@@ -185,10 +232,13 @@ class QueryPlan:
         self,
         hash_value: AttributeValue,
         operator: str | None,
-        values: tuple[str, ...],
+        values: tuple[object, ...],
         base_request: Mapping[str, Any],
     ) -> _Range:
-        typed = tuple(_typed(value, self.keys.range_type, "sort key value") for value in values)
+        typed = tuple(
+            _typed(value, self.keys, self.keys.range_type, "the sort key condition's value")
+            for value in values
+        )
         key_range = KeyRange(self.keys.hash_name, hash_value, self.keys.range_name, operator, typed)
         builder = ExpressionBuilder()
         request = {**base_request, "KeyConditionExpression": key_range.expression(builder)}
@@ -196,11 +246,11 @@ class QueryPlan:
         return _Range(operator, bounds, builder.apply(request))
 
     def _comparable(self, value: AttributeValue) -> Any:  # noqa: ANN401
-        return Decimal(value["N"]) if "N" in value else value["S"]
+        return comparable(value)
 
     def cursor_of(self, item: Item) -> dict[str, Any]:
         """The JSON cursor that resumes right after ``item``."""
-        return {name: plain_key_value(item[name]) for name in self.keys.cursor_names}
+        return {name: key_value_to_json(item[name]) for name in self.keys.cursor_names}
 
     def resume(self, cursor: Mapping[str, Any] | None) -> tuple[int, Item | None]:
         """Which range to continue in and its ExclusiveStartKey, from a cursor.
@@ -215,25 +265,18 @@ class QueryPlan:
             msg = f"last_evaluated_key must be a mapping with exactly the keys {expected}"
             raise QueryError(msg)
         start: Item = {}
-        types = self._types()
         for name in self.keys.cursor_names:
-            value = cursor[name]
-            if isinstance(value, bool) or not isinstance(value, (str, int)):
-                msg = f"last_evaluated_key[{name!r}] must be a string or an integer"
-                raise QueryError(msg)
-            start[name] = _typed(str(value), types.get(name, "S"), "last_evaluated_key")
+            role = f"last_evaluated_key[{name!r}]"
+            try:
+                start[name] = key_value_from_json(cursor[name], self.keys.types[name], role)
+            except InvalidInputError as exc:
+                raise QueryError(str(exc)) from None
         if self._comparable(start[self.keys.hash_name]) != self._comparable(
-            _typed(self.pk, self.keys.hash_type, "pk")
+            _typed(self.pk, self.keys, self.keys.hash_type, "pk")
         ):
             msg = "last_evaluated_key belongs to another partition"
             raise QueryError(msg)
         return self._range_of(start), start
-
-    def _types(self) -> dict[str, str]:
-        types = {"pk": "S", "sk": "S", self.keys.hash_name: self.keys.hash_type}
-        if self.keys.range_name and self.keys.range_type:
-            types[self.keys.range_name] = self.keys.range_type
-        return types
 
     def _range_of(self, start: Item) -> int:
         if self.keys.range_name is None:
@@ -282,7 +325,7 @@ async def walk(
             response = await send(call)
             seen += response.get("Count", 0)
             yield response
-            exclusive_start = response.get("LastEvaluatedKey")
+            exclusive_start = sendable_key(response.get("LastEvaluatedKey"))
             if total is not None and seen >= total:
                 return
             if exclusive_start is None:

@@ -16,13 +16,12 @@ from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
     InvalidInputError,
     Item,
-    check_key,
     encode_item,
-    encode_key,
     is_utf8,
     item_size,
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
+from lvrgd_common.services._dynamodb.keys import Key, TableKeys
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +42,7 @@ __all__ = [
     "delete_request",
     "encoded_item",
     "get_request",
+    "key_values",
     "put_entry",
     "put_request",
     "query_request",
@@ -50,6 +50,7 @@ __all__ = [
     "transact_get_request",
     "transact_write_items",
     "transact_write_request",
+    "transaction_key_values",
     "unprocessed_get_keys",
     "unprocessed_write_keys",
     "update_request",
@@ -73,8 +74,6 @@ CAPACITY_APIS: Final = frozenset(
     }
 )
 
-Key = tuple[str, str]
-
 
 def check_model_class(model_class: object) -> None:
     """Refuse anything but a `DynamoDBBaseModel` subclass as the class to decode into."""
@@ -92,18 +91,23 @@ def check_page_size(limit: object, name: str = "limit") -> None:
         raise InvalidInputError(msg)
 
 
-def check_keys(keys: Iterable[object]) -> list[Key]:
+def check_keys(table_keys: TableKeys, keys: Iterable[object]) -> list[Key]:
     """Every key as a checked ``(pk, sk)`` pair, in order."""
     checked: list[Key] = []
     for key in keys:
         if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004 - a pair
             msg = f"keys must be (pk, sk) tuples, got {key!r}"
             raise InvalidInputError(msg)
-        checked.append(check_key(*key))
+        checked.append(table_keys.checked(*key))
     return checked
 
 
-def encoded_item(item: object) -> tuple[Key, Item]:
+def key_values(keys: Iterable[object]) -> list[object]:
+    """Every pk and sk value among ``keys`` (to tell whether the key schema is needed)."""
+    return [value for key in keys if isinstance(key, tuple) for value in key]
+
+
+def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
     """The key and encoded form of a model, checked against DynamoDB's limits.
 
     Raises:
@@ -112,8 +116,9 @@ def encoded_item(item: object) -> tuple[Key, Item]:
     if not isinstance(item, DynamoDBBaseModel):
         msg = f"expected a DynamoDBBaseModel instance, got {type(item).__name__}"
         raise InvalidInputError(msg)
-    key = check_key(item.pk, item.sk)
-    encoded = encode_item(item)
+    pk, sk = item.pk, item.sk
+    key = table_keys.checked(pk, sk)
+    encoded = table_keys.stored(encode_item(item), pk, sk)
     size = item_size(encoded)
     if size > MAX_ITEM_BYTES:
         msg = f"the item is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES}"
@@ -133,9 +138,11 @@ def _with_conditions(
     return builder.apply(request)
 
 
-def get_request(table: str, key: Key, *, consistent_read: bool = False) -> dict[str, Any]:
+def get_request(
+    table: str, table_keys: TableKeys, key: Key, *, consistent_read: bool = False
+) -> dict[str, Any]:
     """A GetItem of one key."""
-    request: dict[str, Any] = {"TableName": table, "Key": encode_key(*check_key(*key))}
+    request: dict[str, Any] = {"TableName": table, "Key": table_keys.encode(*key)}
     if consistent_read:
         request["ConsistentRead"] = True
     return request
@@ -172,9 +179,9 @@ def put_entry(item: Item) -> dict[str, Any]:
     return {"PutRequest": {"Item": item}}
 
 
-def delete_entry(key: Key) -> dict[str, Any]:
+def delete_entry(table_keys: TableKeys, key: Key) -> dict[str, Any]:
     """A BatchWriteItem entry that deletes one (checked) key."""
-    return {"DeleteRequest": {"Key": encode_key(*key)}}
+    return {"DeleteRequest": {"Key": table_keys.encode(*key)}}
 
 
 def batch_write_request(table: str, entries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -182,7 +189,9 @@ def batch_write_request(table: str, entries: list[dict[str, Any]]) -> dict[str, 
     return {"RequestItems": {table: entries}}
 
 
-def unprocessed_write_keys(response: Mapping[str, Any], table: str) -> list[Key]:
+def unprocessed_write_keys(
+    response: Mapping[str, Any], table: str, table_keys: TableKeys
+) -> list[Key]:
     """The keys of the BatchWriteItem entries DynamoDB left unprocessed."""
     keys: list[Key] = []
     for entry in response.get("UnprocessedItems", {}).get(table, []):
@@ -190,24 +199,26 @@ def unprocessed_write_keys(response: Mapping[str, Any], table: str) -> list[Key]
             item = entry["PutRequest"]["Item"]
         else:
             item = entry["DeleteRequest"]["Key"]
-        keys.append((item["pk"]["S"], item["sk"]["S"]))
+        keys.append(table_keys.key_of(item))
     return keys
 
 
 def batch_get_request(
-    table: str, keys: Iterable[Key], *, consistent_read: bool = False
+    table: str, table_keys: TableKeys, keys: Iterable[Key], *, consistent_read: bool = False
 ) -> dict[str, Any]:
     """A BatchGetItem of at most 100 (checked) keys."""
-    request: dict[str, Any] = {"Keys": [encode_key(pk, sk) for pk, sk in keys]}
+    request: dict[str, Any] = {"Keys": [table_keys.encode(pk, sk) for pk, sk in keys]}
     if consistent_read:
         request["ConsistentRead"] = True
     return {"RequestItems": {table: request}}
 
 
-def unprocessed_get_keys(response: Mapping[str, Any], table: str) -> list[Key]:
+def unprocessed_get_keys(
+    response: Mapping[str, Any], table: str, table_keys: TableKeys
+) -> list[Key]:
     """The keys of a BatchGetItem that DynamoDB left unprocessed."""
     unprocessed = response.get("UnprocessedKeys", {}).get(table, {})
-    return [(key["pk"]["S"], key["sk"]["S"]) for key in unprocessed.get("Keys", [])]
+    return [table_keys.key_of(key) for key in unprocessed.get("Keys", [])]
 
 
 def put_request(table: str, item: Item, conditions: Conditions = ()) -> dict[str, Any]:
@@ -215,14 +226,17 @@ def put_request(table: str, item: Item, conditions: Conditions = ()) -> dict[str
     return _with_conditions({"TableName": table, "Item": item}, ExpressionBuilder(), conditions)
 
 
-def delete_request(table: str, key: Key, conditions: Conditions = ()) -> dict[str, Any]:
+def delete_request(
+    table: str, table_keys: TableKeys, key: Key, conditions: Conditions = ()
+) -> dict[str, Any]:
     """A Delete of one key."""
-    request = {"TableName": table, "Key": encode_key(*check_key(*key))}
+    request = {"TableName": table, "Key": table_keys.encode(*key)}
     return _with_conditions(request, ExpressionBuilder(), conditions)
 
 
 def update_request(
     table: str,
+    table_keys: TableKeys,
     key: Key,
     updates: Mapping[str, Any],
     conditions: Conditions = (),
@@ -232,7 +246,7 @@ def update_request(
     Raises:
         InvalidInputError: Empty updates, a key attribute among them, or a bad name.
     """
-    pk, sk = check_key(*key)
+    encoded_key = table_keys.encode(*key)
     if not isinstance(updates, dict) or not updates:
         msg = "updates must be a non-empty mapping of attribute name to value"
         raise InvalidInputError(msg)
@@ -243,34 +257,45 @@ def update_request(
         if not is_utf8(name):
             msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
             raise InvalidInputError(msg)
-        if name in KEY_ATTRIBUTES:
+        if name in KEY_ATTRIBUTES or name in table_keys.names:
             msg = f"updates cannot change the key attribute {name!r}"
             raise InvalidInputError(msg)
     builder = ExpressionBuilder()
     request = {
         "TableName": table,
-        "Key": encode_key(pk, sk),
+        "Key": encoded_key,
         "UpdateExpression": builder.update(updates),
     }
-    exists = f"attribute_exists({builder.name('pk')})"
+    exists = f"attribute_exists({builder.name(table_keys.partition_name)})"
     return _with_conditions(request, builder, conditions, (exists,))
 
 
-def _transaction_entry(table: str, operation: TransactionWriteItem) -> dict[str, Any]:
+def _transaction_entry(
+    table: str, table_keys: TableKeys, operation: TransactionWriteItem
+) -> dict[str, Any]:
     if operation.operation == "put":
-        _, item = encoded_item(operation.item)
+        _, item = encoded_item(operation.item, table_keys)
         return {"Put": put_request(table, item, operation.conditions)}
     key = operation.key
     if operation.operation == "update":
         updates = operation.updates or {}
-        return {"Update": update_request(table, key, updates, operation.conditions)}
+        return {"Update": update_request(table, table_keys, key, updates, operation.conditions)}
     if operation.operation == "delete":
-        return {"Delete": delete_request(table, key, operation.conditions)}
-    return {"ConditionCheck": delete_request(table, key, operation.conditions)}
+        return {"Delete": delete_request(table, table_keys, key, operation.conditions)}
+    return {"ConditionCheck": delete_request(table, table_keys, key, operation.conditions)}
+
+
+def transaction_key_values(operations: Sequence[object]) -> list[object]:
+    """Every pk and sk value the operations name (to tell whether the schema is needed)."""
+    values: list[object] = []
+    for operation in operations:
+        if isinstance(operation, TransactionWriteItem):
+            values.extend(operation.key)
+    return values
 
 
 def transact_write_items(
-    table: str, operations: Sequence[TransactionWriteItem]
+    table: str, table_keys: TableKeys, operations: Sequence[TransactionWriteItem]
 ) -> list[dict[str, Any]]:
     """TransactItems for TransactWriteItems.
 
@@ -284,17 +309,18 @@ def transact_write_items(
         if not isinstance(operation, TransactionWriteItem):
             msg = f"expected TransactionWriteItem, got {type(operation).__name__}"
             raise InvalidInputError(msg)
-        key = operation.key
+        key = table_keys.checked(*operation.key)
         if key in seen:
             msg = f"the transaction names item {key!r} more than once"
             raise InvalidInputError(msg)
         seen.add(key)
-        entries.append(_transaction_entry(table, operation))
+        entries.append(_transaction_entry(table, table_keys, operation))
     return entries
 
 
 def transact_write_request(
     table: str,
+    table_keys: TableKeys,
     operations: Sequence[TransactionWriteItem],
     client_request_token: str | None = None,
 ) -> dict[str, Any]:
@@ -303,7 +329,7 @@ def transact_write_request(
     Raises:
         InvalidInputError: As `transact_write_items`, or a token of a bad length.
     """
-    request: dict[str, Any] = {"TransactItems": transact_write_items(table, operations)}
+    request: dict[str, Any] = {"TransactItems": transact_write_items(table, table_keys, operations)}
     if client_request_token is not None:
         if not 1 <= len(client_request_token) <= MAX_CLIENT_REQUEST_TOKEN:
             msg = f"client_request_token must be 1 to {MAX_CLIENT_REQUEST_TOKEN} characters"
@@ -312,27 +338,31 @@ def transact_write_request(
     return request
 
 
-def transact_get_request(table: str, keys: Sequence[object]) -> dict[str, Any]:
+def transact_get_request(
+    table: str, table_keys: TableKeys, keys: Sequence[object]
+) -> dict[str, Any]:
     """A TransactGetItems request (with no items when ``keys`` is empty).
 
     Raises:
         InvalidInputError: As `transact_get_items`.
     """
-    return {"TransactItems": transact_get_items(table, keys)}
+    return {"TransactItems": transact_get_items(table, table_keys, keys)}
 
 
-def transact_get_items(table: str, keys: Sequence[object]) -> list[dict[str, Any]]:
+def transact_get_items(
+    table: str, table_keys: TableKeys, keys: Sequence[object]
+) -> list[dict[str, Any]]:
     """TransactItems for TransactGetItems.
 
     Raises:
         InvalidInputError: Over 100 keys, a key named twice, or a bad key.
     """
     _check_transaction_size(len(keys))
-    checked = check_keys(keys)
+    checked = check_keys(table_keys, keys)
     if len(set(checked)) != len(checked):
         msg = "the transaction names an item more than once"
         raise InvalidInputError(msg)
-    return [{"Get": {"TableName": table, "Key": encode_key(pk, sk)}} for pk, sk in checked]
+    return [{"Get": {"TableName": table, "Key": table_keys.encode(pk, sk)}} for pk, sk in checked]
 
 
 def _check_transaction_size(size: int) -> None:
