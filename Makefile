@@ -10,8 +10,8 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite integration-botocore dynalite package-check bench fuzz docs docs-build \
-	clean
+	integration-dynalite integration-botocore integration-env dynalite package-check mutate \
+	bench fuzz docs docs-build clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,7 +38,8 @@ $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,examples,docs,bench]'
 	touch $(BENCH_STAMP)
 
-## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL).
+## Run the quickstart against an embedded moto server (or DYNAMODB_ENDPOINT_URL, from the
+## environment or .env).
 demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
 
@@ -71,6 +72,12 @@ integration-dynalite: $(DEV_STAMP) dynalite
 	@echo "=== integration tests on dynalite ==="
 	$(BIN)/pytest integration-tests --backend dynalite
 
+## The integration suite against DYNAMODB_ENDPOINT_URL (environment or .env), e.g.
+## docker-compose's server, DynamoDB Local or AWS. Not part of test.
+integration-env: $(DEV_STAMP)
+	@echo "=== integration tests on $${DYNAMODB_ENDPOINT_URL:-the endpoint in .env} ==="
+	$(BIN)/pytest integration-tests --backend env
+
 ## DynamoDBConfig.fast_path=False: the same tests give the same results through botocore.
 BOTOCORE_PATH_TESTS := $(addprefix integration-tests/,test_crud.py test_queries.py \
 	test_batches.py test_transactions.py test_faults.py test_wire_round_trip.py)
@@ -97,6 +104,10 @@ package-check: $(DEV_STAMP)
 	$(BIN)/python -m venv $(PACKAGE_DIR)/venv
 	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/dist/*.whl
 	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
+
+## Break src/ in known ways (tools/mutate.py), one at a time; each must fail a test.
+mutate: $(DEV_STAMP)
+	$(BIN)/python tools/mutate.py
 
 ## The performance benchmark against dynalite (needs Node); a few minutes. Not part of test.
 ## BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.3" on a busy machine.

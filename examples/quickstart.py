@@ -1,12 +1,14 @@
 """A tour of lvrgd-common: every operation, against an embedded moto server.
 
-Run it with ``make demo``. Set ``DYNAMODB_ENDPOINT_URL`` (and AWS credentials) to run it
-against another endpoint instead; the demo creates its own table there and deletes it.
+Run it with ``make demo``. Set ``DYNAMODB_ENDPOINT_URL`` (and AWS credentials) in the
+environment or in ``.env`` to run it against another endpoint instead; the demo creates its
+own table there and deletes it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
@@ -212,6 +214,11 @@ async def run(endpoint_url: str | None) -> None:
 def main() -> int:
     # The library logs one record per operation; show the warnings inline with the tour.
     logging.basicConfig(level=logging.WARNING, format="   log: %(message)s", stream=sys.stdout)
+    # Variables from ./.env too (the real environment wins), like DynamoDBConfig.from_env.
+    with contextlib.suppress(ImportError):
+        from dotenv import load_dotenv  # noqa: PLC0415 - optional
+
+        load_dotenv(".env")
     endpoint = os.environ.get("DYNAMODB_ENDPOINT_URL") or os.environ.get(
         "AWS_ENDPOINT_URL_DYNAMODB"
     )

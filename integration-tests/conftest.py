@@ -65,7 +65,8 @@ BACKEND_LACKS: dict[str, dict[str, str]] = {
         "killable_server": KILLABLE_REASON,
         "isolated_transactions": (
             "a cancelled TransactWriteItems restores a copy of the whole table taken when it"
-            " started, undoing writes that concurrent requests committed meanwhile"
+            " started, undoing writes that concurrent requests committed meanwhile; run it"
+            " with --backend env (make integration-env) against DynamoDB Local or AWS"
         ),
     },
     "dynalite": {
@@ -172,6 +173,12 @@ def base_config(
             "endpoint_url": endpoint_url,
             "aws_access_key_id": key_id,
             "aws_secret_access_key": secret,
+            # Generous budgets: on a loaded machine a 5,000-item batch may take longer than
+            # the default 10 s, and one answer of a busy server longer than 5 s. The tests
+            # of the timeouts themselves set their own.
+            "operation_timeout": 120.0,
+            "read_timeout": 30.0,
+            "connect_timeout": 10.0,
             "fast_path": request.config.getoption("--fast-path") == "on",
         }
     )

@@ -2,8 +2,9 @@
 
 Loopback only and bounded: at most ``MAX_CONNECTIONS`` client connections, request heads of
 64 KiB and bodies of 20 MiB, idle connections closed after ``IDLE_TIMEOUT`` seconds, and a
-hang lasts until the proxy closes (or ``MAX_HANG`` seconds). Each request is an `Exchange`,
-recorded in order; a test's ``rule`` decides what happens to it:
+hang lasts until the client goes away or the proxy closes (at most ``MAX_HANG`` seconds).
+Each request is an `Exchange`, recorded in order; a test's ``rule`` decides what happens to
+it:
 
 - `Forward`: pass it on (optionally with another body) and reply with the server's answer
   (optionally rewritten), or with ``deliver=False`` let the server apply it and never reply;
@@ -155,7 +156,8 @@ class FaultProxy:
         self.peak_connections = 0
         self._server: asyncio.Server | None = None
         self._handlers: set[asyncio.Task[None]] = set()
-        self._closing = asyncio.Event()
+        self._unconnected = asyncio.Event()
+        self._unconnected.set()
 
     @property
     def endpoint_url(self) -> str:
@@ -163,9 +165,19 @@ class FaultProxy:
         return f"http://{LOOPBACK}:{self.port}"
 
     @property
-    def tasks(self) -> set[asyncio.Task[None]]:
-        """The proxy's own connection tasks (to tell them from a client's)."""
-        return set(self._handlers)
+    def tasks(self) -> set[asyncio.Task[Any]]:
+        """The proxy's own connection tasks (to tell them from a client's), including those
+        of connections accepted but not yet started."""
+        accepting = {
+            task
+            for task in asyncio.all_tasks()
+            if getattr(task.get_coro(), "__qualname__", "") == "FaultProxy._accept"
+        }
+        return set(self._handlers) | accepting
+
+    async def disconnected(self) -> None:
+        """Wait until no client connection is open."""
+        await self._unconnected.wait()
 
     def of(self, target: str) -> list[Exchange]:
         """The exchanges of one operation, e.g. ``"BatchWriteItem"``, in order."""
@@ -193,7 +205,6 @@ class FaultProxy:
     async def close(self) -> None:
         """Stop listening and end every connection; closing twice is harmless."""
         self.kill()
-        self._closing.set()
         handlers = list(self._handlers)
         for task in handlers:
             task.cancel()
@@ -209,6 +220,7 @@ class FaultProxy:
             writer.close()
             return
         self._handlers.add(task)
+        self._unconnected.clear()
         self.peak_connections = max(self.peak_connections, len(self._handlers))
         try:
             while not self.dead and await self._serve_one(reader, writer):
@@ -217,6 +229,8 @@ class FaultProxy:
             pass
         finally:
             self._handlers.discard(task)
+            if not self._handlers:
+                self._unconnected.set()
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
@@ -239,7 +253,8 @@ class FaultProxy:
         if self.dead:
             exchange.outcome = "refused"
             return False
-        return await self._act(exchange, self.rule(exchange), request_line, headers, writer)
+        action = self.rule(exchange)
+        return await self._act(exchange, action, request_line, headers, reader, writer)
 
     async def _act(
         self,
@@ -247,6 +262,7 @@ class FaultProxy:
         action: Action,
         request_line: bytes,
         headers: list[tuple[str, str]],
+        reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> bool:
         if isinstance(action, Close):
@@ -254,14 +270,14 @@ class FaultProxy:
             return False
         if isinstance(action, Hang):
             exchange.outcome = "hung"
-            await self._hang()
+            await self._hang(reader)
             return False
         if isinstance(action, Reply):
             exchange.outcome = "replied"
             exchange.status, exchange.reply = action.status, action.body
             await _write_json(writer, action.status, action.body)
             return True
-        return await self._relay(exchange, action, request_line, headers, writer)
+        return await self._relay(exchange, action, request_line, headers, reader, writer)
 
     async def _relay(
         self,
@@ -269,6 +285,7 @@ class FaultProxy:
         action: Forward | Stall,
         request_line: bytes,
         headers: list[tuple[str, str]],
+        reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
     ) -> bool:
         if isinstance(action, Forward) and action.delay:
@@ -289,7 +306,7 @@ class FaultProxy:
         if isinstance(action, Stall):
             exchange.outcome = "stalled"
             await _write_partial(writer, response)
-            await self._hang()
+            await self._hang(reader)
             return False
         if self.dead or not action.deliver:
             exchange.outcome = "dropped"
@@ -303,10 +320,12 @@ class FaultProxy:
         await _write_response(writer, response)
         return True
 
-    async def _hang(self) -> None:
-        with contextlib.suppress(TimeoutError):
+    async def _hang(self, reader: asyncio.StreamReader) -> None:
+        """Answer nothing until the client goes away, the proxy closes, or MAX_HANG."""
+        with contextlib.suppress(TimeoutError, OSError):
             async with asyncio.timeout(MAX_HANG):
-                await self._closing.wait()
+                while await reader.read(65536):
+                    pass
 
     # --- server side ----------------------------------------------------------------------
 

@@ -139,7 +139,9 @@ async def test_a_missing_table(config: DynamoDBConfig, pk: str) -> None:
 
 
 async def test_an_unreachable_endpoint_fails_fast(config: DynamoDBConfig, pk: str) -> None:
-    dead = config.model_copy(update={"endpoint_url": f"http://127.0.0.1:{free_port()}"})
+    dead = config.model_copy(
+        update={"endpoint_url": f"http://127.0.0.1:{free_port()}", "operation_timeout": 10.0}
+    )
     async with DynamoDBService(LoggingService(), dead) as service:
         started = time.monotonic()
         assert await asyncio.wait_for(service.ping(), timeout=15) is False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import TYPE_CHECKING, Any
@@ -11,10 +12,16 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from faultproxy import Exchange, FaultProxy, Forward, Hang
+from helpers import through
 from lvrgd_common import (
+    AttributeCondition,
     DynamoDBBaseModel,
+    DynamoDBConditionalCheckError,
     DynamoDBConfig,
+    DynamoDBItemNotFoundError,
     DynamoDBService,
+    DynamoDBServiceError,
     LoggingService,
     SortKeyCondition,
     TransactionWriteItem,
@@ -23,6 +30,7 @@ from lvrgd_common import (
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
+    from faultproxy import Action
     from lvrgd_common import LoggerProtocol
 
 LOGGER_NAME = "lvrgd_common.it.observability"
@@ -30,6 +38,15 @@ LOGGER_NAME = "lvrgd_common.it.observability"
 
 class Reading(DynamoDBBaseModel):
     value: int
+
+
+def records_of(caplog: pytest.LogCaptureFixture) -> list[tuple[int, dict[str, Any]]]:
+    """(level, fields) of every record of this module's logger, in order."""
+    return [
+        (record.levelno, record.fields)  # type: ignore[attr-defined]
+        for record in caplog.records
+        if record.name == LOGGER_NAME
+    ]
 
 
 def info_fields(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -227,3 +244,77 @@ async def test_retries_by_botocore_are_counted_and_warned_about(
     assert (record["operation"], record["retries"], record["found"]) == ("get_one", 1, False)
     warnings = [r for r in caplog.records if r.name == LOGGER_NAME and r.levelno == logging.WARNING]
     assert [r.fields["retries"] for r in warnings] == [1]  # type: ignore[attr-defined]
+
+
+# --- one record per operation, however it ends -----------------------------------------
+
+
+async def test_an_iter_query_left_early_logs_one_record_saying_so(
+    service: DynamoDBService, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await service.batch_write([Reading(pk=pk, sk=f"r{n:02d}", value=n) for n in range(10)])
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    async with DynamoDBService(LoggingService(LOGGER_NAME), service.config) as logged:
+        seen = 0
+        async with contextlib.aclosing(logged.iter_query(pk, Reading, page_size=3)) as rows:
+            async for _ in rows:
+                seen += 1
+                if seen == 4:
+                    break
+    [(level, fields)] = records_of(caplog)
+    assert level == logging.INFO
+    assert (fields["operation"], fields["outcome"], fields["count"]) == (
+        "iter_query",
+        "closed_early",
+        4,
+    )
+
+
+async def test_a_cancelled_operation_logs_one_record_saying_so(
+    config: DynamoDBConfig, proxy: FaultProxy, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    arrived = asyncio.Event()
+
+    def hang_get_item(exchange: Exchange) -> Action:
+        if exchange.target != "GetItem":
+            return Forward()
+        arrived.set()
+        return Hang()
+
+    proxy.rule = hang_get_item
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    async with DynamoDBService(LoggingService(LOGGER_NAME), through(config, proxy)) as service:
+        task = asyncio.create_task(service.get_one(pk, "s", Reading))
+        await asyncio.wait_for(arrived.wait(), 30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    [(level, fields)] = records_of(caplog)
+    assert level == logging.INFO
+    assert (fields["operation"], fields["outcome"]) == ("get_one", "cancelled")
+
+
+async def test_expected_answers_are_info_and_unavailability_a_warning(
+    service: DynamoDBService, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A create-only save on an existing item and an update of an absent one are answers a
+    program expects; a table that is not there is an operator's problem."""
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+    create_only = [AttributeCondition(attribute="pk", operator="not_exists")]
+    async with DynamoDBService(LoggingService(LOGGER_NAME), service.config) as logged:
+        await logged.save(Reading(pk=pk, sk="s", value=1), conditions=create_only)
+        with pytest.raises(DynamoDBConditionalCheckError):
+            await logged.save(Reading(pk=pk, sk="s", value=2), conditions=create_only)
+        with pytest.raises(DynamoDBItemNotFoundError):
+            await logged.update(pk, "absent", {"value": 3})
+    missing = service.config.model_copy(update={"table_name": "lvrgd-it-no-such-table"})
+    async with DynamoDBService(LoggingService(LOGGER_NAME), missing) as elsewhere:
+        with pytest.raises(DynamoDBServiceError):
+            await elsewhere.get_one(pk, "s", Reading)
+
+    assert [(level, fields["outcome"]) for level, fields in records_of(caplog)] == [
+        (logging.INFO, "ok"),
+        (logging.INFO, "condition_failed"),
+        (logging.INFO, "not_found"),
+        (logging.WARNING, "failed"),
+    ]

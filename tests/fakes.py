@@ -35,10 +35,18 @@ class FakeDynamoDB:
     peak_in_flight: int = 0
     entered: int = 0
     exited: int = 0
+    started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def on(self, api: str, handler: Any) -> None:
         """Answer ``api`` with ``handler(request)`` (a dict, an awaitable, or it raises)."""
         self.handlers[api] = handler
+
+    async def wait_in_flight(self, count: int) -> None:
+        """Wait (at most 30 s) until ``count`` calls are in flight at once."""
+        async with asyncio.timeout(30):
+            while self.in_flight < count:
+                self.started.clear()
+                await self.started.wait()
 
     def requests(self, api: str) -> list[dict[str, Any]]:
         return [call.request for call in self.calls if call.api == api]
@@ -50,6 +58,7 @@ class FakeDynamoDB:
         async def call(**request: Any) -> dict[str, Any]:
             self.calls.append(Call(api, request))
             self.in_flight += 1
+            self.started.set()
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
             try:
                 await asyncio.sleep(self.delay)

@@ -26,12 +26,15 @@ async def test_batch_get_names_the_first_unfit_item_in_key_order_whatever_arrive
     service: DynamoDBService, fake: FakeDynamoDB
 ) -> None:
     unfit = {"00010", "00120"}  # one in each chunk of 100 keys
+    second_answered = asyncio.Event()
 
     async def answer(request: dict[str, Any]) -> dict[str, Any]:
         keys = [key["sk"]["S"] for key in request["RequestItems"][TABLE]["Keys"]]
         if "00010" in keys:
-            await asyncio.sleep(0.05)  # the first chunk's answer arrives last
+            await second_answered.wait()  # the first chunk's answer arrives last
         items = [stored(sk, fits=sk not in unfit) for sk in keys]
+        if "00010" not in keys:
+            second_answered.set()
         return {"Responses": {TABLE: items}}
 
     fake.on("batch_get_item", answer)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
+from lvrgd_common import DynamoDBConfig, DynamoDBService, DynamoDBServiceError, LoggingService
 
 if TYPE_CHECKING:
     from tests.fakes import FakeSessionFactory
@@ -61,3 +61,15 @@ async def test_records_without_credentials_are_left_alone(
         logging.getLogger("botocore.endpoint").debug("Response headers: %s", {"a": "b"})
     assert caplog.records[-1].getMessage() == "Response headers: {'a': 'b'}"
     assert caplog.records[-1].args == {"a": "b"}  # untouched (logging unwraps one mapping)
+
+
+async def test_a_failed_open_leaves_no_mask_on_botocores_loggers(config: DynamoDBConfig) -> None:
+    """The mask is attached while opening; an open that fails must take it off again."""
+    loggers = [logging.getLogger(name) for name in ("botocore.auth", "botocore.endpoint")]
+    before = [list(logger.filters) for logger in loggers]
+    broken = config.model_copy(update={"endpoint_url": "not a url"})
+    service = DynamoDBService(LoggingService(), broken)
+    with pytest.raises(DynamoDBServiceError) as caught:
+        await service.open()
+    assert caught.value.operation == "open"
+    assert [list(logger.filters) for logger in loggers] == before

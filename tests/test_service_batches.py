@@ -139,7 +139,7 @@ async def test_cancelling_the_caller_cancels_every_chunk(
     fake.delay = 5
     before = asyncio.all_tasks()
     task = asyncio.create_task(service.batch_write(rows(250)))
-    await asyncio.sleep(0.05)
+    await fake.wait_in_flight(4)
     assert fake.in_flight == 4
     task.cancel()
     with pytest.raises(asyncio.CancelledError):

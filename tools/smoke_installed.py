@@ -77,6 +77,17 @@ def main() -> None:
     else:
         sys.exit("smoke test failed: from_env(env_file) without python-dotenv did not raise")
 
+    # moto is the testing extra: without it, moto_server() says which extra to install.
+    from lvrgd_common.testing import moto_server  # noqa: PLC0415 - after the import checks
+
+    check(importlib.util.find_spec("moto") is None, "moto is in the clean venv")
+    try:
+        moto_server()
+    except ModuleNotFoundError as exc:
+        check("lvrgd-common[testing]" in str(exc), f"unclear error: {exc}")
+    else:
+        sys.exit("smoke test failed: moto_server() without moto did not raise")
+
     # OpenTelemetry is optional too: without it nothing is traced and nothing imports it.
     check(importlib.util.find_spec("opentelemetry") is None, "opentelemetry is in the clean venv")
     check("opentelemetry" not in sys.modules, "opentelemetry was imported")

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Self
+from typing import IO, TYPE_CHECKING, Final, Literal, Self
 
 import aioboto3
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,6 +51,8 @@ __all__ = [
 ]
 
 _LOOPBACK = "127.0.0.1"
+# How much of a server's stderr an error quotes, from its end.
+_STDERR_TAIL: Final = 4000
 
 KeyType = Literal["S", "N", "B"]
 """A key attribute's DynamoDB type: string, number or binary."""
@@ -71,6 +75,7 @@ class LocalServer:
         self.host = host
         self.port = port
         self._process: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -81,22 +86,36 @@ class LocalServer:
         """Start the process and wait until it answers HTTP.
 
         Raises:
-            RuntimeError: The process exited or did not answer within ``timeout``.
+            RuntimeError: The process exited or did not answer within ``timeout``; the
+                message ends with what the process wrote to stderr.
         """
+        # stderr goes to a file, not a pipe: a chatty server never blocks on a full pipe.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._process = subprocess.Popen(  # noqa: S603 - a fixed command of the project's own
-            self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self.command, stdout=subprocess.DEVNULL, stderr=self._stderr
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 msg = f"{self.name} exited with code {self._process.returncode}"
-                raise RuntimeError(msg)
+                raise RuntimeError(self._with_stderr(msg))
             if self._answers():
                 return self
             time.sleep(0.1)
-        self.stop()
         msg = f"{self.name} did not answer on {self.endpoint_url} within {timeout} s"
+        msg = self._with_stderr(msg)
+        self.stop()
         raise RuntimeError(msg)
+
+    def _with_stderr(self, message: str) -> str:
+        if self._stderr is None:
+            return message
+        self._stderr.seek(0, 2)
+        size = self._stderr.tell()
+        self._stderr.seek(max(0, size - _STDERR_TAIL))
+        tail = self._stderr.read().decode(errors="replace").strip()
+        self.stop()
+        return f"{message}; its stderr:\n{tail}" if tail else f"{message} (no stderr)"
 
     def _answers(self) -> bool:
         try:
@@ -110,6 +129,9 @@ class LocalServer:
     def stop(self) -> None:
         """Stop the process (terminate, then kill after 5 s). Stopping twice is harmless."""
         process, self._process = self._process, None
+        stderr, self._stderr = self._stderr, None
+        if stderr is not None:
+            stderr.close()
         if process is None or process.poll() is not None:
             return
         process.terminate()
@@ -134,8 +156,19 @@ class LocalServer:
 def moto_server(host: str = _LOOPBACK, port: int | None = None) -> LocalServer:
     """Moto's DynamoDB-compatible server (``moto[server]``) in a subprocess.
 
-    Use it as a context manager, or call ``start()`` and ``stop()``.
+    Use it as a context manager, or call ``start()`` and ``stop()``. Moto comes with
+    ``pip install 'lvrgd-common[testing]'``.
+
+    Raises:
+        ModuleNotFoundError: moto's server is not installed (the message names the extra).
     """
+    missing = [name for name in ("moto", "flask") if importlib.util.find_spec(name) is None]
+    if missing:
+        msg = (
+            f"moto_server() needs moto's server ({', '.join(missing)} not installed): "
+            "pip install 'lvrgd-common[testing]'"
+        )
+        raise ModuleNotFoundError(msg, name=missing[0])
     port = port or free_port(host)
     command = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
     return LocalServer("moto server", command, host, port)

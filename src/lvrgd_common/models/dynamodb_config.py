@@ -32,8 +32,9 @@ class DynamoDBConfig(BaseModel):
     instance and container roles). The secret is a `SecretStr`: it shows as ``**********``
     in ``repr``, ``str`` and logs.
 
-    The defaults fail an operation against an unreachable endpoint within about 8 seconds:
-    ``max_attempts`` tries of ``connect_timeout`` each, with botocore's backoff in between.
+    ``operation_timeout`` bounds each operation as a whole, botocore's retries and the
+    batches' backoff included: with the defaults, an operation against an endpoint that
+    is unreachable, or that accepts connections and never answers, fails within 10 seconds.
     """
 
     # hide_input_in_errors: a refused configuration must not quote the secret it was given.
@@ -67,6 +68,9 @@ class DynamoDBConfig(BaseModel):
     """First backoff ceiling in seconds; doubles on each retry (full jitter)."""
     batch_backoff_max: float = Field(default=2.0, gt=0)
     """Largest backoff ceiling in seconds."""
+    operation_timeout: float = Field(default=10.0, gt=0)
+    """Seconds one operation may take, every request, retry and backoff included (for
+    ``iter_query``: each page). Closing the service waits this long for running ones."""
     return_consumed_capacity: bool = False
     """Ask DynamoDB for consumed capacity and log it with each operation."""
     fast_path: bool = True

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import contextmanager
 from functools import partial
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
@@ -12,6 +14,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBDecodeError,
     DynamoDBItemNotFoundError,
     DynamoDBServiceError,
+    DynamoDBUnavailableError,
     DynamoDBValidationError,
 )
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
@@ -43,6 +46,7 @@ from lvrgd_common.services._dynamodb.errors import (
     translate_error,
 )
 from lvrgd_common.services._dynamodb.keys import KeySchemaError, TableKeys
+from lvrgd_common.services._dynamodb.lifecycle import Gate
 from lvrgd_common.services._dynamodb.operation import OperationLog
 from lvrgd_common.services._dynamodb.queries import (
     IndexKeys,
@@ -77,7 +81,7 @@ from lvrgd_common.services._dynamodb.requests import (
 from lvrgd_common.services._dynamodb.transport import open_transport
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+    from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
     from contextlib import AsyncExitStack
     from types import TracebackType
 
@@ -96,8 +100,9 @@ class DynamoDBService:
     """Async persistence of `DynamoDBBaseModel` items in one DynamoDB table.
 
     The constructor does no I/O. Opening creates one aioboto3 client (and, with
-    ``fast_path``, the lean path's HTTP pool) that every task shares; closing releases them.
-    A closed service cannot be reopened.
+    ``fast_path``, the lean path's HTTP pool) that every task of the opening event loop
+    shares; closing refuses new operations, lets running ones finish (up to
+    ``operation_timeout``) and releases them. A closed service cannot be reopened.
 
     Example:
         >>> async def main() -> None:
@@ -111,10 +116,12 @@ class DynamoDBService:
         self._config = config
         self._table = config.table_name
         self._where = describe_table(config.table_name, config.region, config.endpoint_url)
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: Transport | None = None
         self._stack: AsyncExitStack | None = None
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._gate = Gate()
+        self._timeout = config.operation_timeout
         self._lifecycle_lock = asyncio.Lock()
         self._schema_lock = asyncio.Lock()
         self._schemas: dict[str | None, IndexKeys] | None = None
@@ -152,12 +159,22 @@ class DynamoDBService:
         return self
 
     async def close(self) -> None:
-        """Release the client and its connections. Closing twice is harmless."""
+        """Refuse new operations, let running ones finish, then release the client.
+
+        Running operations get up to ``operation_timeout`` seconds; a request still in
+        flight after that fails with `DynamoDBServiceError`. No connection is left open.
+        Closing twice is harmless.
+        """
         async with self._lifecycle_lock:
-            stack, self._stack, self._transport = self._stack, None, None
             self._closed = True
-            if stack is not None:
-                await stack.aclose()
+            try:
+                await self._gate.wait_idle(self._timeout)
+            finally:
+                # New requests are refused from here on; those in flight are ended.
+                stack, self._stack, self._transport = self._stack, None, None
+                await self._gate.end_requests()
+                if stack is not None:
+                    await stack.aclose()
 
     async def __aenter__(self) -> Self:
         return await self.open()
@@ -317,8 +334,10 @@ class DynamoDBService:
         page_size: int | None = None,
         scan_forward: bool = True,
         consistent_read: bool = False,
-    ) -> AsyncIterator[T]:
+    ) -> AsyncGenerator[T, None]:
         """Yield every matching item, fetching pages of ``page_size`` as needed.
+
+        Leave it early inside ``contextlib.aclosing`` so that it ends (and logs) at once.
 
         Example:
             >>> async for order in service.iter_query("USER#1", Order, page_size=100):
@@ -329,11 +348,18 @@ class DynamoDBService:
             check_page_size(page_size, "page_size")
             plan = await self._plan(op, pk, sk_condition, index_name, scan_forward, consistent_read)
             count = 0
-            async for response in walk(self._sender(op, "query"), plan, page_size=page_size):
-                for raw in response.get("Items", []):
-                    count += 1
-                    yield _decode(op, plan.table_keys, raw, model_class)
-            op.fields["count"] = count
+
+            async def send(request: dict[str, Any]) -> dict[str, Any]:
+                # The caller may take its time between pages: each page has its own budget.
+                return await self._send(op, "query", request, perf_counter() + self._timeout)
+
+            try:
+                async for response in walk(send, plan, page_size=page_size):
+                    for raw in response.get("Items", []):
+                        count += 1
+                        yield _decode(op, plan.table_keys, raw, model_class)
+            finally:
+                op.fields["count"] = count  # also when the caller leaves early
 
     async def count(
         self,
@@ -598,8 +624,9 @@ class DynamoDBService:
         keys: list[Key],
         size: int,
     ) -> list[ChunkOutcome[Key]]:
+        pause = partial(self._pause, op)
         jobs = [
-            partial(drain, send, list(chunk), self._backoff, op.note_batch_retry)
+            partial(drain, send, list(chunk), self._backoff, op.note_batch_retry, pause)
             for chunk in chunked(keys, size)
         ]
         return await run_bounded(jobs, self._config.batch_concurrency)
@@ -659,36 +686,49 @@ class DynamoDBService:
 
     # --- the one door to AWS --------------------------------------------------------------
 
+    @contextmanager
     def _operation(
         self,
         name: str,
         pk: KeyValue | None = None,
         sk: KeyValue | None = None,
         **fields: Any,  # noqa: ANN401
-    ) -> ErrorRoom:
-        if self._transport is None:
-            reason = "the service is closed" if self._closed else "the service is not open"
+    ) -> Iterator[OperationLog]:
+        reason = None
+        if self._closed:
+            reason = "the service is closed"
+        elif self._transport is None:
+            reason = "the service is not open"
+        elif asyncio.get_running_loop() is not self._loop:
+            reason = "the service was opened in another event loop; open one per loop"
+        if reason is not None:
             raise DynamoDBServiceError(
                 operation=name,
                 pk=pk,
                 sk=sk,
                 reason=f"{reason}; use 'async with service:' or 'await service.open()'",
             )
-        if asyncio.get_running_loop() is not self._loop:
-            raise DynamoDBServiceError(
-                operation=name,
-                pk=pk,
-                sk=sk,
-                reason="the service was opened in another event loop; its connections "
-                "belong to that loop: open one service per event loop",
-            )
-        return ErrorRoom(OperationLog(self._logger, self._table, name, pk, sk, **fields))
+        with (
+            self._gate.operation(),
+            ErrorRoom(OperationLog(self._logger, self._table, name, pk, sk, **fields)) as op,
+        ):
+            yield op
 
     def _sender(self, op: OperationLog, api: str) -> Callable[[dict[str, Any]], Any]:
         return partial(self._send, op, api)
 
-    async def _send(self, op: OperationLog, api: str, request: dict[str, Any]) -> dict[str, Any]:
-        """Send one request: every call to AWS goes through here."""
+    async def _send(
+        self,
+        op: OperationLog,
+        api: str,
+        request: dict[str, Any],
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """Send one request: every call to AWS goes through here.
+
+        The request ends by ``deadline`` (a `perf_counter` value; by default the
+        operation's start plus ``operation_timeout``), botocore's retries included.
+        """
         transport = self._transport
         if transport is None:
             reason = "the service was closed"
@@ -696,9 +736,17 @@ class DynamoDBService:
         if self._capacity and api in CAPACITY_APIS:
             request = {**request, "ReturnConsumedCapacity": "TOTAL"}
         op.note_request(api, request)
+        remaining = (op.started + self._timeout if deadline is None else deadline) - perf_counter()
+        if remaining <= 0:
+            raise self._out_of_time(op, None)
+        scope = asyncio.timeout(remaining)
         try:
-            response = await transport.send(api, request)
+            async with scope:
+                self._gate.track(scope)
+                response = await transport.send(api, request)
         except Exception as exc:
+            if scope.expired():
+                raise self._out_of_time(op, exc) from exc
             # What the client raises (botocore, aiohttp, or a parser tripping over a
             # malformed answer) leaves as a DynamoDBServiceError with the cause chained;
             # anything else is not an AWS error and is not dressed as one.
@@ -708,8 +756,23 @@ class DynamoDBService:
             if api != "describe_table" and is_key_schema_mismatch(error):
                 error = await self._naming_key_schema(op, error)
             raise error from exc
+        finally:
+            self._gate.untrack(scope)
         op.note_response(response)
         return response
+
+    def _out_of_time(self, op: OperationLog, exc: BaseException | None) -> DynamoDBServiceError:
+        if self._gate.closing and self._transport is None:
+            return op.error(
+                "the service was closed while the request was in flight", DynamoDBServiceError
+            )
+        detail = f" (the request in flight: {type(exc).__name__})" if exc is not None else ""
+        reason = f"DynamoDB did not answer within operation_timeout={self._timeout:g} s{detail}"
+        return op.error(reason, DynamoDBUnavailableError)
+
+    async def _pause(self, op: OperationLog, delay: float) -> None:
+        """Sleep ``delay`` s between batch retries, never beyond the operation's deadline."""
+        await asyncio.sleep(max(0.0, min(delay, op.started + self._timeout - perf_counter())))
 
     async def _naming_key_schema(
         self, op: OperationLog, error: DynamoDBServiceError

@@ -61,19 +61,20 @@ async def drain(
     entries: list[K],
     backoff: Backoff,
     on_retry: Callable[[int, int, float], None],
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> ChunkOutcome[K]:
     """Send ``entries`` until DynamoDB reports none unprocessed or attempts run out.
 
-    ``send`` sends the pending entries once and returns those DynamoDB left unprocessed.
-    A request that fails outright stops the chunk: its pending entries are returned with
-    the error, never dropped.
+    ``send`` sends the pending entries once and returns those DynamoDB left unprocessed;
+    ``sleep`` waits out the backoff before each retry. A request that fails outright stops
+    the chunk: its pending entries are returned with the error, never dropped.
     """
     pending = entries
     for attempt in range(backoff.attempts):
         if attempt:
             delay = backoff.delay(attempt - 1)
             on_retry(attempt, len(pending), delay)
-            await asyncio.sleep(delay)
+            await sleep(delay)
         try:
             pending = await send(pending)
         except DynamoDBServiceError as exc:

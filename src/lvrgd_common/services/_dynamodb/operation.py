@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
-from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
+from lvrgd_common.exceptions.dynamodb_exceptions import (
+    DynamoDBConditionalCheckError,
+    DynamoDBItemNotFoundError,
+    DynamoDBServiceError,
+    DynamoDBTransactionError,
+)
 from lvrgd_common.services._dynamodb.tracing import finish_span, note_request, start_span
 
 if TYPE_CHECKING:
@@ -18,13 +24,24 @@ if TYPE_CHECKING:
 
 __all__ = ["OperationLog"]
 
+# Cancellation reasons of a transaction that only a condition stopped: an expected outcome.
+_CONDITION_REASONS: Final = frozenset({"None", "ConditionalCheckFailed"})
+
 
 class OperationLog:
     """Context of one public call: names it in errors and logs it once when it ends.
 
-    Success is an INFO record; a failure is one WARNING record carrying the error class
-    and AWS code (the exception itself goes to the caller, so it is not logged again).
-    Errors are translated before they reach it (`errors.ErrorRoom`); it only logs.
+    Every operation ends in exactly one record whose ``outcome`` says how it ended:
+
+    - INFO: ``ok``; ``cancelled`` (the caller cancelled it); ``closed_early`` (an
+      iterator the caller left before its end); ``condition_failed`` and ``not_found``
+      (expected answers of the table, raised to the caller);
+    - WARNING: ``failed``, any other `DynamoDBServiceError` (unavailable, throttled,
+      refused input...), with the error class and AWS code;
+    - ERROR: ``failed`` with an exception that is not the library's.
+
+    The exception itself goes to the caller, so it is not logged again. Errors are
+    translated before they reach it (`errors.ErrorRoom`); it only logs.
     """
 
     __slots__ = (
@@ -80,20 +97,25 @@ class OperationLog:
         fields = self._record()
         self._end_span(exc)
         if exc is None:
-            self.logger.info("dynamodb operation", **fields)
+            self.logger.info("dynamodb operation", outcome="ok", **fields)
+        elif isinstance(exc, asyncio.CancelledError):
+            self.logger.info("dynamodb operation", outcome="cancelled", **fields)
+        elif isinstance(exc, GeneratorExit):
+            self.logger.info("dynamodb operation", outcome="closed_early", **fields)
         elif isinstance(exc, DynamoDBServiceError):
             self._log_failure(exc, fields)
-        elif isinstance(exc, Exception):
-            self.logger.error("dynamodb operation failed", error=type(exc).__name__, **fields)
+        else:
+            self.logger.error(
+                "dynamodb operation failed", outcome="failed", error=type(exc).__name__, **fields
+            )
 
     def _log_failure(self, exc: DynamoDBServiceError, fields: dict[str, Any]) -> None:
-        self.logger.warning(
-            "dynamodb operation failed",
-            error=type(exc).__name__,
-            error_code=exc.error_code,
-            reason=exc.reason,
-            **fields,
-        )
+        details = {"error": type(exc).__name__, "error_code": exc.error_code, "reason": exc.reason}
+        expected = _expected_outcome(exc)
+        if expected is not None:
+            self.logger.info("dynamodb operation", outcome=expected, **details, **fields)
+        else:
+            self.logger.warning("dynamodb operation failed", outcome="failed", **details, **fields)
 
     def _record(self) -> dict[str, Any]:
         fields: dict[str, Any] = {"operation": self.name, "table": self.table}
@@ -162,3 +184,19 @@ class OperationLog:
             pending=pending,
             delay_ms=round(delay * 1000, 1),
         )
+
+
+def _expected_outcome(exc: DynamoDBServiceError) -> str | None:
+    """The outcome of an error that is an ordinary answer of the table, else None."""
+    if isinstance(exc, DynamoDBItemNotFoundError):
+        return "not_found"
+    if isinstance(exc, DynamoDBConditionalCheckError):
+        return "condition_failed"
+    if (
+        isinstance(exc, DynamoDBTransactionError)
+        and exc.error_code == "TransactionCanceledException"
+        and "ConditionalCheckFailed" in (codes := {r.code for r in exc.cancellation_reasons})
+        and codes <= _CONDITION_REASONS
+    ):
+        return "condition_failed"
+    return None
