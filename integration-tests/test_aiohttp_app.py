@@ -89,7 +89,14 @@ async def test_create_read_rename_delete_over_http(
     client: aiohttp.ClientSession, owner: str
 ) -> None:
     base = f"/owners/{owner}/accounts"
-    expected = {"owner": owner, "account_id": "a1", "name": "Main", "balance": 500, "version": 1}
+    expected = {
+        "owner": owner,
+        "account_id": "a1",
+        "name": "Main",
+        "balance": 500,
+        "orders": 0,
+        "version": 1,
+    }
     assert await call(client, "POST", base, account("a1", 500, "Main")) == (201, expected)
     assert await call(client, "GET", f"{base}/a1") == (200, expected)
     conflict = await call(client, "POST", base, account("a1", 1, "Other"))

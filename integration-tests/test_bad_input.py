@@ -26,6 +26,8 @@ from pydantic import SecretStr
 from faultproxy import FaultProxy
 from helpers import scan_table, through
 from lvrgd_common import (
+    AddToSet,
+    Append,
     AttributeCondition,
     DynamoDBBaseModel,
     DynamoDBBatchOperationError,
@@ -35,9 +37,13 @@ from lvrgd_common import (
     DynamoDBServiceError,
     DynamoDBTransactionError,
     DynamoDBValidationError,
+    IfNotExists,
+    Increment,
     LoggingService,
+    RemoveFromSet,
     SortKeyCondition,
     TransactionWriteItem,
+    VersionedModel,
 )
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBDecodeError,
@@ -63,6 +69,10 @@ class Loose(DynamoDBBaseModel):
     """Holds any value in ``data``: the way to hand the service values it must refuse."""
 
     data: Any = None
+
+
+class Counter(VersionedModel):
+    hits: int = 0
 
 
 class Strict(DynamoDBBaseModel):
@@ -223,6 +233,123 @@ CASES: list[Case] = [
         ),
         DynamoDBValidationError,
         "empty set",
+    ),
+    # --- update actions, model updates, versions -----------------------------------------
+    Case(
+        "update: Increment of a string",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"n": Increment("1")}),  # type: ignore[arg-type]
+        DynamoDBValidationError,
+        "Increment needs a number",
+    ),
+    Case(
+        "update: AddToSet of an empty set",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"tags": AddToSet(set())}),
+        DynamoDBValidationError,
+        "empty set",
+    ),
+    Case(
+        "update: RemoveFromSet of a set mixing strings and numbers",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"tags": RemoveFromSet({"a", 1})}),
+        DynamoDBValidationError,
+        "only strings, only numbers",
+    ),
+    Case(
+        "update: Append of a string",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"log": Append("abc")}),  # type: ignore[arg-type]
+        DynamoDBValidationError,
+        "Append needs a list or tuple",
+    ),
+    Case(
+        "update: an action on a key attribute",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"sk": IfNotExists("b")}),
+        DynamoDBValidationError,
+        "key attribute 'sk'",
+    ),
+    Case(
+        "update: overlapping paths",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"address": {}, ("address", "city"): "x"}),
+        DynamoDBValidationError,
+        "overlap",
+    ),
+    Case(
+        "update: a path with a negative list index",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {("tags", -1): "x"}),
+        DynamoDBValidationError,
+        "list index >= 0",
+    ),
+    Case(
+        "update: model_class that is not a model",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, model_class=dict),  # type: ignore[type-var]
+        DynamoDBValidationError,
+        "model_class must be a DynamoDBBaseModel subclass",
+    ),
+    Case(
+        "update: a value of the wrong type for the model",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"quantity": "twelve"}, model_class=Strict),
+        DynamoDBValidationError,
+        "'quantity': not a valid value for the field",
+    ),
+    Case(
+        "update: a field the model does not have",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"colour": "red"}, model_class=Note),
+        DynamoDBValidationError,
+        "Note has no field 'colour'",
+    ),
+    Case(
+        "update: None for a field the model requires",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"quantity": None}, model_class=Strict),
+        DynamoDBValidationError,
+        "None would remove a value the field requires",
+    ),
+    Case(
+        "update: a versioned update expecting version 'two'",
+        "update",
+        lambda w: w.service.update(w.seeded, "a", {"version": "two"}, model_class=Counter),
+        DynamoDBValidationError,
+        "whole number >= 0",
+    ),
+    Case(
+        "save: a versioned item whose version is not a number",
+        "save",
+        lambda w: w.service.save(Counter.model_construct(pk=w.pk, sk="a", version="1")),  # type: ignore[arg-type]
+        DynamoDBValidationError,
+        "version must be a whole number",
+    ),
+    Case(
+        "batch_write: a versioned item among plain ones",
+        "batch_write",
+        lambda w: w.service.batch_write([Note(pk=w.pk, sk="a"), Counter(pk=w.pk, sk="b")]),
+        DynamoDBValidationError,
+        "cannot check the version of Counter items",
+    ),
+    Case(
+        "transact_write: a model update with a value of the wrong type",
+        "transact_write",
+        lambda w: w.service.transact_write(
+            [
+                put(w.pk, "a"),
+                TransactionWriteItem(
+                    operation="update",
+                    pk=w.seeded,
+                    sk="a",
+                    updates={"quantity": Increment(0.5)},
+                    model_class=Strict,
+                ),
+            ]
+        ),
+        DynamoDBValidationError,
+        "'quantity': not a valid value for the field",
     ),
     # --- keys -----------------------------------------------------------------------------
     Case(

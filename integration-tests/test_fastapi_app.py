@@ -99,7 +99,14 @@ async def test_create_read_rename_delete_over_http(client: httpx.AsyncClient, ow
 
     created = await client.post(base, json=account("a1", 500, "Main"))
     assert created.status_code == 201
-    expected = {"owner": owner, "account_id": "a1", "name": "Main", "balance": 500, "version": 1}
+    expected = {
+        "owner": owner,
+        "account_id": "a1",
+        "name": "Main",
+        "balance": 500,
+        "orders": 0,
+        "version": 1,
+    }
     assert created.json() == expected
     assert (await client.get(f"{base}/a1")).json() == expected
 
@@ -108,13 +115,43 @@ async def test_create_read_rename_delete_over_http(client: httpx.AsyncClient, ow
     assert (await client.get(f"{base}/a1")).json() == expected  # nothing overwritten
 
     renamed = await client.patch(f"{base}/a1", json={"name": "Savings"})
-    assert (renamed.status_code, renamed.json()) == (200, {**expected, "name": "Savings"})
+    # The PATCH answers with the item as updated (one UpdateItem, ALL_NEW); the update
+    # advanced the account's version.
+    assert (renamed.status_code, renamed.json()) == (
+        200,
+        {**expected, "name": "Savings", "version": 2},
+    )
+    assert (await client.get(f"{base}/a1")).json() == renamed.json()
 
     deleted = await client.delete(f"{base}/a1")
     assert (deleted.status_code, deleted.content) == (204, b"")
     absent = await client.get(f"{base}/a1")
     assert (absent.status_code, absent.json()) == (404, {"detail": "account not found"})
     assert (await client.delete(f"{base}/a1")).status_code == 204  # deleting twice is fine
+
+
+async def test_orders_are_counted_with_an_atomic_increment(
+    client: httpx.AsyncClient, owner: str
+) -> None:
+    base = f"/owners/{owner}/accounts"
+    await client.post(base, json=account("a1", 0))
+    first = await client.post(f"{base}/a1/orders")
+    assert (first.status_code, first.json()["orders"]) == (200, 1)
+    second = await client.post(f"{base}/a1/orders")
+    assert second.json()["orders"] == 2
+    absent = await client.post(f"{base}/ghost/orders")
+    assert (absent.status_code, absent.json()) == (404, {"detail": "not found"})
+    assert (await client.get(f"{base}/ghost")).status_code == 404
+
+
+@pytest.mark.needs("atomic_writes")
+async def test_concurrent_orders_are_all_counted(client: httpx.AsyncClient, owner: str) -> None:
+    base = f"/owners/{owner}/accounts"
+    await client.post(base, json=account("a1", 0))
+    responses = await asyncio.gather(*(client.post(f"{base}/a1/orders") for _ in range(40)))
+    assert [response.status_code for response in responses] == [200] * 40
+    assert sorted(response.json()["orders"] for response in responses) == list(range(1, 41))
+    assert (await client.get(f"{base}/a1")).json()["orders"] == 40
 
 
 async def test_renaming_an_absent_account_is_404_and_creates_nothing(

@@ -1,4 +1,5 @@
 import datetime as dt
+import math
 import re
 from decimal import Decimal
 from enum import Enum
@@ -7,7 +8,15 @@ from typing import Any
 import pytest
 from boto3.dynamodb.conditions import Attr
 
-from lvrgd_common import AttributeCondition
+from lvrgd_common import (
+    AddToSet,
+    Append,
+    AttributeCondition,
+    IfNotExists,
+    Increment,
+    Prepend,
+    RemoveFromSet,
+)
 from lvrgd_common.services._dynamodb.codec import CodecError, InvalidInputError
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, KeyRange
 
@@ -192,3 +201,75 @@ def test_conditions_mix_attribute_conditions_and_boto3_ones() -> None:
 def test_bad_conditions_are_refused(conditions: Any, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):
         ExpressionBuilder().conditions(conditions)
+
+
+def test_each_update_action_renders_through_placeholders() -> None:
+    builder = ExpressionBuilder()
+    expression = builder.update(
+        {
+            "count": Increment(2),
+            "log": Append(["b"]),
+            "history": Prepend(("a",)),
+            "first": IfNotExists("x"),
+            ("address", "city"): "Paris",
+            ("tags", 0): "lead",
+            "gone": None,
+            "labels": AddToSet({"new"}),
+            "old": RemoveFromSet({1}),
+        }
+    )
+    assert expression == (
+        "SET #n0 = if_not_exists(#n0, :v1) + :v0, "
+        "#n1 = list_append(if_not_exists(#n1, :v3), :v2), "
+        "#n2 = list_append(:v4, if_not_exists(#n2, :v5)), "
+        "#n3 = if_not_exists(#n3, :v6), "
+        "#n4.#n5 = :v7, "
+        "#n6[0] = :v8 "
+        "REMOVE #n7 "
+        "ADD #n8 :v9 "
+        "DELETE #n9 :v10"
+    )
+    functions = {"if_not_exists", "list_append", "ADD", "DELETE"}
+    assert words(expression.replace(".", " ")) - functions == set()
+    request = builder.apply({})
+    assert request["ExpressionAttributeNames"]["#n5"] == "city"
+    assert request["ExpressionAttributeValues"][":v0"] == {"N": "2"}
+    assert request["ExpressionAttributeValues"][":v1"] == {"N": "0"}
+    assert request["ExpressionAttributeValues"][":v9"] == {"SS": ["new"]}
+    assert request["ExpressionAttributeValues"][":v10"] == {"NS": ["1"]}
+
+
+@pytest.mark.parametrize(
+    ("updates", "message"),
+    [
+        ({}, "non-empty mapping"),
+        ({"": 1}, "non-empty"),
+        ({(): 1}, "tuple path"),
+        ({(0, "a"): 1}, "tuple path"),
+        ({("a", -1): 1}, "list index >= 0"),
+        ({("a", True): 1}, "list index >= 0"),
+        ({("a", 1.5): 1}, "list index >= 0"),
+        ({"pk": 1}, "key attribute 'pk'"),
+        ({("sk", "x"): 1}, "key attribute 'sk'"),
+        ({"a": 1, ("a", "b"): 2}, "'a' and 'a.b' overlap"),
+        ({("a", 0): 1, ("a", 0, "b"): 2}, "overlap"),
+        ({"a": 1, ("a",): 2}, "overlap"),
+        ({"a": Increment("1")}, "Increment needs a number"),  # type: ignore[arg-type]
+        ({"a": Increment(True)}, "Increment needs a number"),  # noqa: FBT003
+        ({"a": Increment(math.nan)}, "nan"),
+        ({"a": Append("abc")}, "Append needs a list"),  # type: ignore[arg-type]
+        ({"a": AddToSet(set())}, "empty set"),
+        ({"a": RemoveFromSet(frozenset())}, "empty set"),
+        ({"a": AddToSet({"x", 1})}, "only strings, only numbers"),
+        ({"a": AddToSet(["x"])}, "AddToSet needs a set"),  # type: ignore[arg-type]
+        ({"a": IfNotExists(set())}, "IfNotExists needs a value"),
+    ],
+)
+def test_bad_updates_are_refused(updates: dict[Any, Any], message: str) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(message)):
+        ExpressionBuilder().update(updates)
+
+
+def test_paths_that_share_a_prefix_only_do_not_overlap() -> None:
+    expression = ExpressionBuilder().update({("a", "b"): 1, ("a", "c"): 2, "ab": 3})
+    assert expression == "SET #n0.#n1 = :v0, #n0.#n2 = :v1, #n3 = :v2"

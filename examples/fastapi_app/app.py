@@ -30,6 +30,7 @@ from examples.fastapi_app.schemas import (
     AccountOut,
     AccountPage,
     AccountPatch,
+    ImportedAccount,
     ImportRequest,
     ImportResult,
     TransferIn,
@@ -38,13 +39,13 @@ from examples.fastapi_app.schemas import (
     account_sk,
 )
 from lvrgd_common import (
-    AttributeCondition,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBConfig,
     DynamoDBService,
     DynamoDBTransactionError,
     DynamoDBValidationError,
+    Increment,
     LoggerProtocol,
     LoggingService,
     TransactionWriteItem,
@@ -52,7 +53,6 @@ from lvrgd_common import (
 
 ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,64}$"
 TRANSFER_ATTEMPTS: Final = 3
-CREATE_ONLY: Final = AttributeCondition(attribute="pk", operator="not_exists")
 _jitter = random.Random()  # noqa: S311 - retry jitter, not security
 
 Owner = Annotated[str, Path(pattern=ID_PATTERN)]
@@ -85,10 +85,12 @@ async def health(service: Service) -> dict[str, str] | JSONResponse:
 
 @router.post("/owners/{owner}/accounts", status_code=HTTPStatus.CREATED)
 async def create_account(owner: Owner, data: AccountIn, service: Service) -> AccountOut:
-    """Create an account; 409 when the id is taken."""
-    account = Account.new(owner, data)
+    """Create an account; 409 when the id is taken.
+
+    A new `VersionedModel` (version 0) is saved only where no account is stored.
+    """
     try:
-        await service.save(account, conditions=[CREATE_ONLY])
+        account = await service.save(Account.new(owner, data))
     except DynamoDBConditionalCheckError as exc:
         raise HTTPException(HTTPStatus.CONFLICT, "account already exists") from exc
     return AccountOut.of(account)
@@ -123,7 +125,7 @@ async def import_accounts(
     owner: Owner, data: ImportRequest, service: Service
 ) -> ImportResult | JSONResponse:
     """Create or replace up to 1000 accounts; 503 names the ones not written."""
-    accounts = [Account.new(owner, entry) for entry in data.accounts]
+    accounts = [ImportedAccount.new(owner, entry) for entry in data.accounts]
     try:
         await service.batch_write(accounts)
     except DynamoDBBatchOperationError as exc:
@@ -148,12 +150,27 @@ async def get_account(owner: Owner, account_id: AccountId, service: Service) -> 
 async def rename_account(
     owner: Owner, account_id: AccountId, patch: AccountPatch, service: Service
 ) -> AccountOut:
-    """Change the name; 404 when absent (the library's `DynamoDBItemNotFoundError`)."""
-    pk, sk = account_pk(owner), account_sk(account_id)
-    await service.update(pk, sk, {"name": patch.name})
-    account = await service.get_one(pk, sk, Account, consistent_read=True)
-    if account is None:  # deleted in between
-        raise HTTPException(HTTPStatus.NOT_FOUND, "account not found")
+    """Change the fields sent; answers with the account as updated, in one request.
+
+    404 when absent (the library's `DynamoDBItemNotFoundError`); the values are checked
+    against `Account` by the library too.
+    """
+    changes = patch.model_dump(exclude_unset=True)
+    account = await service.update(
+        account_pk(owner), account_sk(account_id), changes, model_class=Account
+    )
+    return AccountOut.of(account)
+
+
+@router.post("/owners/{owner}/accounts/{account_id}/orders")
+async def count_order(owner: Owner, account_id: AccountId, service: Service) -> AccountOut:
+    """Count one more order on the account, atomically; 404 when absent.
+
+    `Increment` adds on the server, so concurrent requests never lose a count.
+    """
+    account = await service.update(
+        account_pk(owner), account_sk(account_id), {"orders": Increment(1)}, model_class=Account
+    )
     return AccountOut.of(account)
 
 
@@ -168,9 +185,10 @@ async def delete_account(owner: Owner, account_id: AccountId, service: Service) 
 async def transfer(owner: Owner, data: TransferIn, service: Service) -> TransferOut:
     """Move an amount between two accounts atomically.
 
-    Both accounts are read, then written in one transaction that holds only if neither
-    ``version`` moved meanwhile (optimistic locking); a lost race is retried a few times
-    with jitter, then answered 409. 404 when an account is absent, 409 on insufficient funds.
+    Both accounts are read, then saved in one transaction; as `VersionedModel` puts, each
+    holds only if its ``version`` did not move meanwhile (optimistic locking). A lost race
+    is retried a few times with jitter, then answered 409. 404 when an account is absent,
+    409 on insufficient funds.
     """
     pk = account_pk(owner)
     for attempt in range(TRANSFER_ATTEMPTS):
@@ -182,34 +200,28 @@ async def transfer(owner: Owner, data: TransferIn, service: Service) -> Transfer
             raise HTTPException(HTTPStatus.NOT_FOUND, "account not found")
         if source.balance < data.amount:
             raise HTTPException(HTTPStatus.CONFLICT, "insufficient funds")
-        debited = _with_balance(source, source.balance - data.amount)
-        credited = _with_balance(target, target.balance + data.amount)
+        debited = source.model_copy(update={"balance": source.balance - data.amount})
+        credited = target.model_copy(update={"balance": target.balance + data.amount})
         try:
             await service.transact_write(
-                [_balance_write(source, debited), _balance_write(target, credited)]
+                [
+                    TransactionWriteItem(operation="put", item=debited),
+                    TransactionWriteItem(operation="put", item=credited),
+                ]
             )
         except DynamoDBTransactionError:
             if attempt + 1 == TRANSFER_ATTEMPTS:
                 raise
             await asyncio.sleep(_jitter.uniform(0, 0.02 * 2**attempt))
             continue
-        return TransferOut(source=AccountOut.of(debited), target=AccountOut.of(credited))
+        return TransferOut(source=_as_saved(debited), target=_as_saved(credited))
     msg = "unreachable: the last attempt returns or raises"
     raise AssertionError(msg)
 
 
-def _with_balance(account: Account, balance: int) -> Account:
-    return account.model_copy(update={"balance": balance, "version": account.version + 1})
-
-
-def _balance_write(before: Account, after: Account) -> TransactionWriteItem:
-    return TransactionWriteItem(
-        operation="update",
-        pk=before.pk,
-        sk=before.sk,
-        updates={"balance": after.balance, "version": after.version},
-        conditions=(AttributeCondition(attribute="version", operator="eq", value=before.version),),
-    )
+def _as_saved(account: Account) -> AccountOut:
+    """The account as the transaction stored it: one version on."""
+    return AccountOut.of(account.model_copy(update={"version": account.version + 1}))
 
 
 def create_app(

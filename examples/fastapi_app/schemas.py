@@ -11,7 +11,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lvrgd_common import DynamoDBBaseModel
+from lvrgd_common import DynamoDBBaseModel, VersionedModel
 
 # Letters, digits, '_' and '-': no '#', the separator inside the keys.
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -28,18 +28,49 @@ def account_sk(account_id: str) -> str:
     return f"ACCOUNT#{account_id}"
 
 
-class Account(DynamoDBBaseModel):
-    """An account as stored; ``version`` goes up with every balance change."""
+class Account(VersionedModel):
+    """An account as stored; the library advances ``version`` with every save or update.
+
+    A save (or a transaction's put) holds only over the version it was read at, so two
+    concurrent read-modify-writes cannot both win (optimistic locking).
+    """
 
     owner: str
     account_id: str
     name: str
     balance: int = Field(ge=0)
-    version: int = Field(default=1, ge=1)
+    orders: int = 0
 
     @classmethod
     def new(cls, owner: str, data: AccountIn) -> Self:
-        """A fresh account (version 1) from what a client sent."""
+        """A fresh account (version 0 until saved) from what a client sent."""
+        return cls(
+            pk=account_pk(owner),
+            sk=account_sk(data.account_id),
+            owner=owner,
+            account_id=data.account_id,
+            name=data.name,
+            balance=data.balance,
+        )
+
+
+class ImportedAccount(DynamoDBBaseModel):
+    """An account as a bulk import writes it: replaced whole, at version 1.
+
+    ``batch_write`` cannot check versions, so it refuses a `VersionedModel`; an import that
+    replaces accounts says so by writing this plain model of the same attributes.
+    """
+
+    owner: str
+    account_id: str
+    name: str
+    balance: int = Field(ge=0)
+    orders: int = 0
+    version: int = 1
+
+    @classmethod
+    def new(cls, owner: str, data: AccountIn) -> Self:
+        """The stored form of an imported account."""
         return cls(
             pk=account_pk(owner),
             sk=account_sk(data.account_id),
@@ -67,6 +98,7 @@ class AccountOut(BaseModel):
     account_id: str
     name: str
     balance: int
+    orders: int
     version: int
 
     @classmethod

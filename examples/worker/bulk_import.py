@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Final, TextIO
 from pydantic import ConfigDict, ValidationError
 from tqdm import tqdm
 
-from examples.fastapi_app.schemas import Account, AccountIn, Identifier
+from examples.fastapi_app.schemas import AccountIn, Identifier, ImportedAccount
 from lvrgd_common import (
     DynamoDBBatchOperationError,
     DynamoDBConfig,
@@ -60,12 +60,12 @@ class Row(AccountIn):
 
     owner: Identifier
 
-    def account(self) -> Account:
+    def account(self) -> ImportedAccount:
         """The account as stored."""
-        return Account.new(self.owner, self)
+        return ImportedAccount.new(self.owner, self)
 
     @classmethod
-    def of(cls, account: Account) -> Row:
+    def of(cls, account: ImportedAccount) -> Row:
         """The input line for a stored account (for the retry file)."""
         return cls(
             owner=account.owner,
@@ -115,7 +115,7 @@ class Import:
         self.summary.stopped = self.stop.is_set()
         return self.summary
 
-    def _accounts(self, lines: list[str]) -> list[Account]:
+    def _accounts(self, lines: list[str]) -> list[ImportedAccount]:
         accounts = []
         for line in lines:
             try:
@@ -125,7 +125,9 @@ class Import:
                 self.rejected.write(line if line.endswith("\n") else f"{line}\n")
         return accounts
 
-    async def _write(self, accounts: list[Account], advance: Callable[[int], object]) -> None:
+    async def _write(
+        self, accounts: list[ImportedAccount], advance: Callable[[int], object]
+    ) -> None:
         written = 0
 
         def on_progress(done: int, _total: int) -> None:

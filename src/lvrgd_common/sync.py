@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel, KeyValue
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDBService"]
 
 T = TypeVar("T", bound=DynamoDBBaseModel)
+M = TypeVar("M", bound=DynamoDBBaseModel)
 R = TypeVar("R")
 
 
@@ -129,8 +130,8 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
-        """Put the whole item; see `lvrgd_common.DynamoDBService.save`."""
+    def save(self, item: M, *, conditions: Conditions = ()) -> M:
+        """Put the whole item and return it as saved; see `lvrgd_common.DynamoDBService.save`."""
         return self._call("save", self._service.save(item, conditions=conditions))
 
     def get_one(
@@ -149,16 +150,44 @@ class DynamoDBService:
         """Delete the item; see `lvrgd_common.DynamoDBService.delete`."""
         return self._call("delete", self._service.delete(pk, sk, conditions=conditions))
 
+    @overload
     def update(
         self,
         pk: KeyValue,
         sk: KeyValue | None,
-        updates: Mapping[str, Any],
+        updates: Mapping[Any, Any],
         *,
         conditions: Conditions = (),
-    ) -> None:
-        """SET attributes of an existing item; see `lvrgd_common.DynamoDBService.update`."""
-        return self._call("update", self._service.update(pk, sk, updates, conditions=conditions))
+        model_class: None = None,
+    ) -> None: ...
+
+    @overload
+    def update(
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        updates: Mapping[Any, Any],
+        *,
+        conditions: Conditions = (),
+        model_class: type[T],
+    ) -> T: ...
+
+    def update(
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        updates: Mapping[Any, Any],
+        *,
+        conditions: Conditions = (),
+        model_class: type[T] | None = None,
+    ) -> T | None:
+        """Change attributes of an existing item; see `lvrgd_common.DynamoDBService.update`."""
+        if model_class is None:
+            return self._call(
+                "update", self._service.update(pk, sk, updates, conditions=conditions)
+            )
+        coro = self._service.update(pk, sk, updates, conditions=conditions, model_class=model_class)
+        return self._call("update", coro)
 
     # --- queries --------------------------------------------------------------------------
 

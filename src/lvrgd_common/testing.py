@@ -225,6 +225,7 @@ async def create_table(
     partition_key_type: KeyType = "S",
     sort_key_type: KeyType = "S",
     active_within: float = 60.0,
+    ttl_attribute: str | None = None,
 ) -> None:
     """Create the table (on-demand billing) and wait until ACTIVE.
 
@@ -251,6 +252,9 @@ async def create_table(
         partition_key_type: The partition key's type: ``"S"``, ``"N"`` or ``"B"``.
         sort_key_type: The sort key's type (ignored without a sort key).
         active_within: Seconds to wait for the table to become ACTIVE.
+        ttl_attribute: Enable DynamoDB's time to live on this attribute (a number of
+            epoch seconds, e.g. an `EpochSeconds` field): items whose time has passed are
+            deleted by DynamoDB, typically within a few days.
 
     Raises:
         botocore.exceptions.ClientError: From DynamoDB as is, e.g.
@@ -281,6 +285,11 @@ async def create_table(
     async with _client(config) as client:
         await client.create_table(**request)  # type: ignore[arg-type]
         await _wait_active(client, config.table_name, active_within)
+        if ttl_attribute is not None:
+            await client.update_time_to_live(
+                TableName=config.table_name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute},
+            )
 
 
 async def delete_table(config: DynamoDBConfig) -> None:

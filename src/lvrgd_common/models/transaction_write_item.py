@@ -17,6 +17,7 @@ from pydantic import (
 
 from lvrgd_common.models.attribute_condition import AttributeCondition
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel, KeyValue
+from lvrgd_common.models.update_actions import UpdatePath
 
 __all__ = ["TransactionOperation", "TransactionWriteItem"]
 
@@ -36,9 +37,13 @@ _SHAPES: dict[str, frozenset[str]] = {
 class TransactionWriteItem(BaseModel):
     """A put, update, delete or condition check inside `DynamoDBService.transact_write`.
 
-    - ``put``: ``item`` (the whole model, every field of its own subclass is written);
+    - ``put``: ``item`` (the whole model, every field of its own subclass is written; a
+      `VersionedModel` is written at ``version + 1`` only over its own version, as ``save``
+      does, and a stale one cancels the transaction);
     - ``update``: ``pk``, ``sk``, ``updates`` (as `DynamoDBService.update`: the item must
-      exist, a value None removes the attribute);
+      exist, a value None removes the attribute, update actions and tuple paths work) and
+      optionally ``model_class`` (keys are then field names and values are checked against
+      the fields, as in ``update(..., model_class=...)``);
     - ``delete``: ``pk``, ``sk``;
     - ``condition_check``: ``pk``, ``sk`` and at least one condition, nothing written.
 
@@ -61,7 +66,8 @@ class TransactionWriteItem(BaseModel):
     item: SerializeAsAny[DynamoDBBaseModel] | None = None
     pk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
     sk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
-    updates: dict[str, Any] | None = None
+    updates: dict[UpdatePath, Any] | None = None
+    model_class: type[DynamoDBBaseModel] | None = None
     conditions: (
         InstanceOf[ConditionBase] | tuple[AttributeCondition | InstanceOf[ConditionBase], ...]
     ) = ()
@@ -86,6 +92,8 @@ class TransactionWriteItem(BaseModel):
             return f"{self.operation} needs {', '.join(sorted(missing))}"
         if unused := given - needed:
             return f"{self.operation} does not take {', '.join(sorted(unused))}"
+        if self.model_class is not None and self.operation != "update":
+            return f"{self.operation} does not take model_class (only update does)"
         if self.updates and KEY_ATTRIBUTES & self.updates.keys():
             return "update cannot change pk or sk"
         return None

@@ -6,7 +6,7 @@ import asyncio
 from contextlib import contextmanager
 from functools import partial
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBBatchOperationError,
@@ -63,14 +63,16 @@ from lvrgd_common.services._dynamodb.requests import (
     check_keys,
     check_model_class,
     check_page_size,
+    check_unversioned,
     delete_entry,
     delete_request,
     encoded_item,
     get_request,
+    is_guarded,
     key_values,
     put_entry,
-    put_request,
     query_request,
+    save_request,
     transact_get_request,
     transact_write_request,
     transaction_key_values,
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
 __all__ = ["DynamoDBService"]
 
 T = TypeVar("T", bound=DynamoDBBaseModel)
+M = TypeVar("M", bound=DynamoDBBaseModel)
 
 
 class DynamoDBService:
@@ -189,17 +192,23 @@ class DynamoDBService:
 
     # --- single items ---------------------------------------------------------------------
 
-    async def save(self, item: DynamoDBBaseModel, *, conditions: Conditions = ()) -> None:
-        """Put the whole item, replacing any stored item with the same key.
+    async def save(self, item: M, *, conditions: Conditions = ()) -> M:
+        """Put the whole item, replacing any stored item with the same key; returns it as saved.
+
+        A `VersionedModel` is saved at ``version + 1``, only if the stored version is
+        ``item.version`` (for 0: no item is stored), and comes back with its new version.
 
         Raises:
             DynamoDBValidationError: Bad keys, unstorable values, or over 400 KB.
-            DynamoDBConditionalCheckError: One of ``conditions`` did not hold.
+            DynamoDBConditionalCheckError: One of ``conditions`` did not hold, or the stored
+                version of a `VersionedModel` is not ``item.version`` (a stale save).
         """
         pk, sk = getattr(item, "pk", None), getattr(item, "sk", None)
         with self._operation("save", pk, sk) as op:
-            _, encoded = encoded_item(item, await self._table_keys(op, pk, sk))
-            await self._send(op, "put_item", put_request(self._table, encoded, conditions))
+            keys = await self._table_keys(op, pk, sk)
+            saved, request = save_request(self._table, keys, item, conditions)
+            await self._send(op, "put_item", request)
+            return saved
 
     async def get_one(
         self,
@@ -235,31 +244,69 @@ class DynamoDBService:
             request = delete_request(self._table, keys, (pk, sk), conditions)
             await self._send(op, "delete_item", request)
 
+    @overload
     async def update(
         self,
         pk: KeyValue,
         sk: KeyValue | None,
-        updates: Mapping[str, Any],
+        updates: Mapping[Any, Any],
         *,
         conditions: Conditions = (),
-    ) -> None:
-        """SET each attribute of an existing item; a value None removes the attribute.
+        model_class: None = None,
+    ) -> None: ...
 
-        Names are taken literally (reserved words and dots are fine).
+    @overload
+    async def update(
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        updates: Mapping[Any, Any],
+        *,
+        conditions: Conditions = (),
+        model_class: type[T],
+    ) -> T: ...
+
+    async def update(
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        updates: Mapping[Any, Any],
+        *,
+        conditions: Conditions = (),
+        model_class: type[T] | None = None,
+    ) -> T | None:
+        """Change attributes of an existing item, atomically.
+
+        A plain value SETs the attribute, None removes it, update actions (`Increment`,
+        `Append`, `Prepend`, `IfNotExists`, `AddToSet`, `RemoveFromSet`) change it in
+        place. Keys are names (taken literally: reserved words and dots are fine) or tuple
+        paths into nested values: ``("address", "city")``, ``("tags", 0)``.
+
+        With ``model_class``, keys are its field names (stored under their aliases), values
+        are validated and encoded as ``save`` does, and the item as it is after the update
+        comes back as ``model_class``. For a `VersionedModel` the stored version advances
+        by one; ``updates["version"]``, if given, is the version the item must have.
+
+        Example:
+            >>> order = await service.update(
+            ...     "USER#1", "ORDER#7", {"status": "paid", "attempts": Increment(1)},
+            ...     model_class=Order,
+            ... )
 
         Raises:
-            DynamoDBValidationError: Empty updates, or ``pk``/``sk`` among them.
+            DynamoDBValidationError: Bad updates (empty, a key attribute, overlapping
+                paths, a bad action, an unknown field, a value of the wrong type).
             DynamoDBItemNotFoundError: The item does not exist (nothing is created).
-            DynamoDBConditionalCheckError: With ``conditions``: the item is absent or a
-                condition did not hold.
+            DynamoDBConditionalCheckError: With ``conditions`` or an expected version: the
+                item is absent or a condition did not hold.
         """
         with self._operation("update", pk, sk) as op:
             keys = await self._table_keys(op, pk, sk)
-            request = update_request(self._table, keys, (pk, sk), updates, conditions)
+            request = update_request(self._table, keys, (pk, sk), updates, conditions, model_class)
             try:
-                await self._send(op, "update_item", request)
+                response = await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
-                if conditions:
+                if is_guarded(updates, conditions, model_class):
                     raise
                 raise DynamoDBItemNotFoundError(
                     operation=op.name,
@@ -268,6 +315,9 @@ class DynamoDBService:
                     reason="the item does not exist",
                     error_code=exc.error_code,
                 ) from exc.__cause__
+            if model_class is None:
+                return None
+            return _decode(op, keys, response["Attributes"], model_class)
 
     # --- queries --------------------------------------------------------------------------
 
@@ -507,6 +557,7 @@ class DynamoDBService:
             encoded: dict[Key, Item] = {}
             originals: dict[Key, DynamoDBBaseModel] = {}
             for item in items:
+                check_unversioned(item)
                 key, encoded[key] = encoded_item(item, keys)
                 originals[key] = item
             await self._write_batches(

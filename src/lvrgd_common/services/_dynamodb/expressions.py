@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from boto3.dynamodb.conditions import AttributeBase, ConditionBase, ConditionExpressionBuilder
 
 from lvrgd_common.models.attribute_condition import AttributeCondition
+from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES
 from lvrgd_common.services._dynamodb.codec import (
     AttributeValue,
     CodecError,
@@ -26,9 +27,12 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_value,
     is_utf8,
 )
+from lvrgd_common.services._dynamodb.updates import Change, Path, plan_updates
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Collection, Iterable, Mapping
+
+    from pydantic import BaseModel
 
 __all__ = ["Conditions", "ExpressionBuilder", "KeyRange", "check_conditions"]
 
@@ -114,26 +118,53 @@ class ExpressionBuilder:
 
         return _BOTO3_PLACEHOLDER.sub(rename, built.condition_expression)
 
-    def update(self, updates: Mapping[str, Any]) -> str:
-        """``SET`` each attribute, ``REMOVE`` those whose value is None or an empty set.
+    def update(
+        self,
+        updates: Mapping[Any, Any],
+        key_attributes: Collection[str] = KEY_ATTRIBUTES,
+        model_class: type[BaseModel] | None = None,
+    ) -> str:
+        """The UpdateExpression: SET, REMOVE, ADD and DELETE clauses for ``updates``.
+
+        A plain value SETs the attribute; None or an empty set REMOVEs it; update actions
+        (`Increment`, `Append`...) say how to change it.
 
         Raises:
-            CodecError: A value DynamoDB cannot store.
+            InvalidInputError: Bad updates (see `plan_updates`) or an unstorable value.
         """
-        assignments: list[str] = []
-        removals: list[str] = []
-        for attribute, raw in updates.items():
-            encoded = None if raw is None else encode_value(raw, attribute)
-            if encoded is None:
-                removals.append(self.name(attribute))
+        return self.changes(plan_updates(updates, key_attributes, model_class))
+
+    def changes(self, changes: Iterable[Change]) -> str:
+        """The UpdateExpression of planned changes."""
+        clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
+        for change in changes:
+            path = self.path(change.path)
+            value = "" if change.value is None else self.value(change.value)
+            if change.kind == "set":
+                clauses["SET"].append(f"{path} = {value}")
+            elif change.kind == "remove":
+                clauses["REMOVE"].append(path)
+            elif change.kind == "increment":
+                zero = self.value({"N": "0"})
+                clauses["SET"].append(f"{path} = if_not_exists({path}, {zero}) + {value}")
+            elif change.kind in {"append", "prepend"}:
+                current = f"if_not_exists({path}, {self.value({'L': []})})"
+                pair = (current, value) if change.kind == "append" else (value, current)
+                clauses["SET"].append(f"{path} = list_append({pair[0]}, {pair[1]})")
+            elif change.kind == "if_not_exists":
+                clauses["SET"].append(f"{path} = if_not_exists({path}, {value})")
             else:
-                assignments.append(f"{self.name(attribute)} = {self.value(encoded)}")
-        parts: list[str] = []
-        if assignments:
-            parts.append("SET " + ", ".join(assignments))
-        if removals:
-            parts.append("REMOVE " + ", ".join(removals))
-        return " ".join(parts)
+                clauses["ADD" if change.kind == "add" else "DELETE"].append(f"{path} {value}")
+        return " ".join(
+            f"{clause} {', '.join(parts)}" for clause, parts in clauses.items() if parts
+        )
+
+    def path(self, path: Path) -> str:
+        """A document path with a placeholder per name: ``#n0.#n1[0]``."""
+        text = self.name(str(path[0]))
+        for segment in path[1:]:
+            text += f"[{segment}]" if isinstance(segment, int) else f".{self.name(segment)}"
+        return text
 
     def apply(self, request: dict[str, Any]) -> dict[str, Any]:
         """Add the collected placeholders to a request and return it."""

@@ -8,20 +8,21 @@ it in one place, to the requests of `CAPACITY_APIS`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
 from lvrgd_common.models.transaction_write_item import TransactionWriteItem
+from lvrgd_common.models.versioned_model import VERSION_FIELD, VersionedModel
 from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
     InvalidInputError,
     Item,
     encode_item,
-    is_utf8,
     item_size,
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
 from lvrgd_common.services._dynamodb.keys import Key, TableKeys
+from lvrgd_common.services._dynamodb.updates import plan_updates, version_change
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -38,14 +39,17 @@ __all__ = [
     "check_keys",
     "check_model_class",
     "check_page_size",
+    "check_unversioned",
     "delete_entry",
     "delete_request",
     "encoded_item",
     "get_request",
+    "is_guarded",
     "key_values",
     "put_entry",
     "put_request",
     "query_request",
+    "save_request",
     "transact_get_items",
     "transact_get_request",
     "transact_write_items",
@@ -55,6 +59,8 @@ __all__ = [
     "unprocessed_write_keys",
     "update_request",
 ]
+
+ModelT = TypeVar("ModelT", bound=DynamoDBBaseModel)
 
 MAX_TRANSACTION_ITEMS: Final = 100
 MAX_CLIENT_REQUEST_TOKEN: Final = 36
@@ -221,9 +227,49 @@ def unprocessed_get_keys(
     return [table_keys.key_of(key) for key in unprocessed.get("Keys", [])]
 
 
-def put_request(table: str, item: Item, conditions: Conditions = ()) -> dict[str, Any]:
-    """A Put (PutItem or transaction entry) of an encoded item."""
-    return _with_conditions({"TableName": table, "Item": item}, ExpressionBuilder(), conditions)
+def put_request(
+    table: str, item: Item, conditions: Conditions = (), expected_version: int | None = None
+) -> dict[str, Any]:
+    """A Put (PutItem or transaction entry) of an encoded item.
+
+    With ``expected_version``, the stored item must have that version (none, for 0).
+    """
+    builder = ExpressionBuilder()
+    required = [] if expected_version is None else [_version_check(builder, expected_version)]
+    return _with_conditions({"TableName": table, "Item": item}, builder, conditions, required)
+
+
+def save_request(
+    table: str, table_keys: TableKeys, item: ModelT, conditions: Conditions = ()
+) -> tuple[ModelT, dict[str, Any]]:
+    """The model as it will be stored, and the Put that stores it.
+
+    A `VersionedModel` is stored with its version advanced by one, on condition that the
+    stored version is the item's (optimistic locking).
+
+    Raises:
+        InvalidInputError: Not a model, bad keys, unstorable values, or over 400 KB.
+    """
+    if not isinstance(item, VersionedModel):
+        _, encoded = encoded_item(item, table_keys)
+        return item, put_request(table, encoded, conditions)
+    expected = item.version
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+        msg = f"version must be a whole number >= 0, got {expected!r}"
+        raise InvalidInputError(msg)
+    saved = item.model_copy(update={VERSION_FIELD: expected + 1})
+    _, encoded = encoded_item(saved, table_keys)
+    return saved, put_request(table, encoded, conditions, expected)
+
+
+def check_unversioned(item: object) -> None:
+    """Refuse a `VersionedModel` where no condition can be checked (batch writes)."""
+    if isinstance(item, VersionedModel):
+        msg = (
+            f"batch_write cannot check the version of {type(item).__name__} items "
+            "(BatchWriteItem takes no conditions); save them with save or transact_write"
+        )
+        raise InvalidInputError(msg)
 
 
 def delete_request(
@@ -238,48 +284,74 @@ def update_request(
     table: str,
     table_keys: TableKeys,
     key: Key,
-    updates: Mapping[str, Any],
+    updates: Mapping[Any, Any],
     conditions: Conditions = (),
+    model_class: type[DynamoDBBaseModel] | None = None,
 ) -> dict[str, Any]:
-    """An Update that SETs each attribute (REMOVE for None) of an item that must exist.
+    """An Update of an item that must exist: SET, REMOVE, ADD and DELETE as ``updates`` say.
+
+    With ``model_class``, keys are field names and values are checked against the fields;
+    the response carries the item as it is after the update. For a `VersionedModel`, the
+    stored version advances by one, and must first equal ``updates["version"]`` if given.
 
     Raises:
-        InvalidInputError: Empty updates, a key attribute among them, or a bad name.
+        InvalidInputError: Bad updates (empty, a key attribute, overlapping paths, a bad
+            action, an unknown field, a value the field does not take).
     """
     encoded_key = table_keys.encode(*key)
-    if not isinstance(updates, dict) or not updates:
-        msg = "updates must be a non-empty mapping of attribute name to value"
-        raise InvalidInputError(msg)
-    for name in updates:
-        if not isinstance(name, str) or not name:
-            msg = f"attribute names must be non-empty strings, got {name!r}"
-            raise InvalidInputError(msg)
-        if not is_utf8(name):
-            msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
-            raise InvalidInputError(msg)
-        if name in KEY_ATTRIBUTES or name in table_keys.names:
-            msg = f"updates cannot change the key attribute {name!r}"
-            raise InvalidInputError(msg)
+    if model_class is not None:
+        check_model_class(model_class)
+    others, version, expected = version_change(updates, model_class)
+    key_names = KEY_ATTRIBUTES | set(table_keys.names)
+    # Only the version may be named: the update checks and advances it, nothing else.
+    changes = (
+        [] if version is not None and not others else plan_updates(others, key_names, model_class)
+    )
+    if version is not None:
+        changes.append(version)
     builder = ExpressionBuilder()
-    request = {
+    request: dict[str, Any] = {
         "TableName": table,
         "Key": encoded_key,
-        "UpdateExpression": builder.update(updates),
+        "UpdateExpression": builder.changes(changes),
     }
-    exists = f"attribute_exists({builder.name(table_keys.partition_name)})"
-    return _with_conditions(request, builder, conditions, (exists,))
+    if model_class is not None:
+        request["ReturnValues"] = "ALL_NEW"
+    required = [f"attribute_exists({builder.name(table_keys.partition_name)})"]
+    if expected is not None:
+        required.append(_version_check(builder, expected))
+    return _with_conditions(request, builder, conditions, required)
+
+
+def is_guarded(updates: object, conditions: Conditions, model_class: object) -> bool:
+    """Whether an update may fail for more than the item's absence."""
+    versioned = isinstance(model_class, type) and issubclass(model_class, VersionedModel)
+    return bool(conditions) or (
+        versioned and isinstance(updates, dict) and VERSION_FIELD in updates
+    )
+
+
+def _version_check(builder: ExpressionBuilder, expected: int) -> str:
+    name = builder.name(VERSION_FIELD)
+    if expected == 0:
+        return f"attribute_not_exists({name})"
+    return f"{name} = {builder.value({'N': str(expected)})}"
 
 
 def _transaction_entry(
     table: str, table_keys: TableKeys, operation: TransactionWriteItem
 ) -> dict[str, Any]:
-    if operation.operation == "put":
-        _, item = encoded_item(operation.item, table_keys)
-        return {"Put": put_request(table, item, operation.conditions)}
+    if operation.item is not None:
+        _, put = save_request(table, table_keys, operation.item, operation.conditions)
+        return {"Put": put}
     key = operation.key
     if operation.operation == "update":
         updates = operation.updates or {}
-        return {"Update": update_request(table, table_keys, key, updates, operation.conditions)}
+        update = update_request(
+            table, table_keys, key, updates, operation.conditions, operation.model_class
+        )
+        update.pop("ReturnValues", None)  # a transaction returns no items
+        return {"Update": update}
     if operation.operation == "delete":
         return {"Delete": delete_request(table, table_keys, key, operation.conditions)}
     return {"ConditionCheck": delete_request(table, table_keys, key, operation.conditions)}

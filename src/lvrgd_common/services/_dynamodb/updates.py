@@ -1,0 +1,307 @@
+"""The ``updates`` of an update, checked and encoded into changes an expression can render.
+
+Plain functions over plain data. Each key of ``updates`` is an attribute name (taken
+literally) or a tuple path (``("address", "city")``, ``("tags", 0)``); each value is a plain
+value (SET), None (REMOVE) or an update action. With a model class, keys are field names,
+stored under their aliases, and values are validated against the field's type and encoded
+as ``save`` encodes them.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass
+from decimal import Decimal
+from itertools import pairwise
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args, get_origin
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from lvrgd_common.models.update_actions import (
+    AddToSet,
+    Append,
+    IfNotExists,
+    Increment,
+    Prepend,
+    RemoveFromSet,
+)
+from lvrgd_common.models.versioned_model import VERSION_FIELD, VersionedModel
+from lvrgd_common.services._dynamodb.codec import (
+    AttributeValue,
+    CodecError,
+    InvalidInputError,
+    encode_value,
+    is_utf8,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+__all__ = ["Change", "Path", "plan_updates", "render_path", "version_change"]
+
+Path = tuple[str | int, ...]
+Kind = Literal["set", "remove", "increment", "append", "prepend", "if_not_exists", "add", "delete"]
+
+_SET_TAGS: Final = frozenset({"SS", "NS", "BS"})
+_UNIONS: Final = (typing.Union, types.UnionType)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One clause of an update: what to do at ``path`` (stored names) with ``value``."""
+
+    kind: Kind
+    path: Path
+    value: AttributeValue | None = None
+
+
+def render_path(path: Path) -> str:
+    """A path as people write it: ``address.city``, ``tags[0]``."""
+    text = str(path[0])
+    for segment in path[1:]:
+        text += f"[{segment}]" if isinstance(segment, int) else f".{segment}"
+    return text
+
+
+def plan_updates(
+    updates: object,
+    key_attributes: Collection[str],
+    model_class: type[BaseModel] | None = None,
+) -> list[Change]:
+    """The changes ``updates`` asks for, in order.
+
+    Raises:
+        InvalidInputError: Empty updates, a bad path, a key attribute, overlapping paths,
+            a bad action, an unknown field or a value that does not fit the field.
+    """
+    if not isinstance(updates, dict) or not updates:
+        msg = "updates must be a non-empty mapping of attribute name (or path) to value"
+        raise InvalidInputError(msg)
+    changes: list[Change] = []
+    for key, value in updates.items():
+        path = _path(key)
+        if path[0] in key_attributes or (model_class is not None and path[0] in {"pk", "sk"}):
+            msg = f"updates cannot change the key attribute {path[0]!r}"
+            raise InvalidInputError(msg)
+        _check_action(value, render_path(path))
+        if model_class is None:
+            changes.append(_change(path, value, _Plain()))
+        else:
+            stored, encoder = _FieldEncoder.resolve(model_class, path)
+            changes.append(_change(stored, value, encoder))
+    _check_overlaps([change.path for change in changes])
+    return changes
+
+
+def version_change(
+    updates: object, model_class: type[BaseModel] | None
+) -> tuple[object, Change | None, int | None]:
+    """Take the version out of the updates of a `VersionedModel`.
+
+    Returns the other updates, the change that advances the stored version (to
+    ``expected + 1``, or by one when ``updates`` names no version) and the version the
+    stored item must have (None: any).
+
+    Raises:
+        InvalidInputError: A version that is not a whole number >= 0.
+    """
+    versioned = isinstance(model_class, type) and issubclass(model_class, VersionedModel)
+    if not versioned or not isinstance(updates, dict) or not updates:
+        return updates, None, None  # bad updates are refused by plan_updates
+    if VERSION_FIELD not in updates:
+        return updates, Change("increment", (VERSION_FIELD,), {"N": "1"}), None
+    others = dict(updates)
+    expected = others.pop(VERSION_FIELD)
+    if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
+        msg = (
+            f"updates of a VersionedModel name the version the stored item must have "
+            f"(a whole number >= 0), got {expected!r}"
+        )
+        raise InvalidInputError(msg)
+    return others, Change("set", (VERSION_FIELD,), {"N": str(expected + 1)}), expected
+
+
+def _path(key: object) -> Path:
+    if isinstance(key, str):
+        _check_name(key)
+        return (key,)
+    if not isinstance(key, tuple) or not key or not isinstance(key[0], str):
+        msg = (
+            "a key of updates must be an attribute name or a tuple path starting with one, "
+            f"e.g. ('address', 'city'), got {key!r}"
+        )
+        raise InvalidInputError(msg)
+    for segment in key:
+        if isinstance(segment, str):
+            _check_name(segment)
+        elif isinstance(segment, bool) or not isinstance(segment, int) or segment < 0:
+            msg = f"a path segment must be a name or a list index >= 0, got {segment!r} in {key!r}"
+            raise InvalidInputError(msg)
+    return key
+
+
+def _check_name(name: str) -> None:
+    if not name:
+        msg = "attribute names must be non-empty strings"
+        raise InvalidInputError(msg)
+    if not is_utf8(name):
+        msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
+        raise InvalidInputError(msg)
+
+
+def _check_action(value: object, where: str) -> None:
+    """Refuse what no field could take, before looking at types."""
+    if isinstance(value, Increment):
+        n = value.n
+        if isinstance(n, bool) or not isinstance(n, (int, float, Decimal)):
+            raise CodecError(where, f"Increment needs a number, got {n!r}")
+    elif isinstance(value, (Append, Prepend)):
+        if not isinstance(value.values, (list, tuple)):
+            name = type(value).__name__
+            raise CodecError(where, f"{name} needs a list or tuple, got {value.values!r}")
+    elif isinstance(value, (AddToSet, RemoveFromSet)):
+        name = type(value).__name__
+        if not isinstance(value.values, (set, frozenset)):
+            raise CodecError(where, f"{name} needs a set, got {value.values!r}")
+        if not value.values:
+            raise CodecError(where, f"{name} needs at least one member (an empty set)")
+
+
+def _check_overlaps(paths: list[Path]) -> None:
+    ordered = sorted(paths, key=lambda path: [(isinstance(s, int), str(s)) for s in path])
+    for shorter, longer in pairwise(ordered):
+        if longer[: len(shorter)] == shorter:
+            msg = (
+                f"update paths {render_path(shorter)!r} and {render_path(longer)!r} overlap; "
+                "DynamoDB refuses two changes to one attribute in an update"
+            )
+            raise InvalidInputError(msg)
+
+
+class _Plain:
+    """Encodes values as they are (no model)."""
+
+    def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+        return encode_value(value, where)
+
+    def remove(self, where: str) -> AttributeValue | None:  # noqa: ARG002
+        return None
+
+
+class _FieldEncoder:
+    """Validates and encodes values of one field (or a part of one) of a model class."""
+
+    __slots__ = ("adapter", "top_level")
+
+    def __init__(self, adapter: TypeAdapter[Any], *, top_level: bool) -> None:
+        self.adapter = adapter
+        self.top_level = top_level
+
+    @classmethod
+    def resolve(cls, model_class: type[BaseModel], path: Path) -> tuple[Path, _FieldEncoder]:
+        """The stored path and an encoder for the type found at ``path``."""
+        stored: list[str | int] = []
+        annotation: Any = model_class
+        for depth, segment in enumerate(path):
+            annotation = _unwrap(annotation)
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                if not isinstance(segment, str) or segment not in annotation.model_fields:
+                    where = render_path(path[: depth + 1])
+                    msg = f"{annotation.__name__} has no field {segment!r} (at {where!r})"
+                    raise InvalidInputError(msg)
+                info = annotation.model_fields[segment]
+                stored.append(info.serialization_alias or info.alias or segment)
+                annotation = _annotation_of(info.annotation, info.metadata)
+                continue
+            origin, args = get_origin(annotation), get_args(annotation)
+            if isinstance(segment, int) and origin in (list, tuple) and args:
+                annotation = args[0]
+            elif isinstance(segment, str) and origin is dict and len(args) == 2:  # noqa: PLR2004
+                annotation = args[1]
+            elif annotation is Any:
+                pass
+            else:
+                where = render_path(path[: depth + 1])
+                msg = f"{model_class.__name__} has no attribute at {where!r}"
+                raise InvalidInputError(msg)
+            stored.append(segment)
+        return tuple(stored), cls(_adapter(annotation), top_level=len(path) == 1)
+
+    def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+        try:
+            checked = self.adapter.validate_python(value)
+        except ValidationError as exc:
+            problems = "; ".join(error["msg"] for error in exc.errors())
+            raise CodecError(where, f"not a valid value for the field: {problems}") from None
+        plain = self.adapter.dump_python(checked, by_alias=True)
+        if plain is None:
+            return None if self.top_level else {"NULL": True}
+        return encode_value(plain, where)
+
+    def remove(self, where: str) -> AttributeValue | None:
+        """None: REMOVE, if the field reads back as None without the attribute."""
+        try:
+            self.adapter.validate_python(None)
+        except ValidationError:
+            raise CodecError(where, "None would remove a value the field requires") from None
+        return None
+
+
+def _annotation_of(annotation: Any, metadata: list[Any]) -> Any:  # noqa: ANN401
+    """The field's type with its constraints (``Field(ge=0)``...), as pydantic checks it."""
+    return Annotated[(annotation, *metadata)] if metadata else annotation
+
+
+def _unwrap(annotation: Any) -> Any:  # noqa: ANN401
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in _UNIONS:
+        options = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(options) == 1:
+            return _unwrap(options[0])
+    return annotation
+
+
+_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def _adapter(annotation: Any) -> TypeAdapter[Any]:  # noqa: ANN401
+    try:
+        adapter = _ADAPTERS.get(annotation)
+    except TypeError:  # an unhashable annotation
+        return TypeAdapter(annotation)
+    if adapter is None:
+        adapter = _ADAPTERS[annotation] = TypeAdapter(annotation)
+    return adapter
+
+
+def _change(path: Path, value: object, encoder: _Plain | _FieldEncoder) -> Change:
+    where = render_path(path)
+    if value is None:
+        return _set_or_remove(path, encoder.remove(where))
+    if isinstance(value, Increment):
+        encoded = encoder.encode(value.n, where)
+        if encoded is None or "N" not in encoded:
+            raise CodecError(where, "Increment needs a number attribute")
+        return Change("increment", path, {"N": encoded["N"]})
+    if isinstance(value, (Append, Prepend)):
+        encoded = encoder.encode(list(value.values), where)
+        if encoded is None or "L" not in encoded:
+            raise CodecError(where, f"{type(value).__name__} needs a list attribute")
+        return Change("append" if isinstance(value, Append) else "prepend", path, encoded)
+    if isinstance(value, IfNotExists):
+        encoded = encoder.encode(value.value, where)
+        if encoded is None:
+            raise CodecError(where, "IfNotExists needs a value DynamoDB can store")
+        return Change("if_not_exists", path, encoded)
+    if isinstance(value, (AddToSet, RemoveFromSet)):
+        encoded = encoder.encode(set(value.values), where)
+        if encoded is None or not _SET_TAGS & encoded.keys():
+            raise CodecError(where, f"{type(value).__name__} needs a set attribute")
+        return Change("add" if isinstance(value, AddToSet) else "delete", path, encoded)
+    return _set_or_remove(path, encoder.encode(value, where))
+
+
+def _set_or_remove(path: Path, encoded: AttributeValue | None) -> Change:
+    return Change("remove", path) if encoded is None else Change("set", path, encoded)
