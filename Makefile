@@ -11,7 +11,7 @@ DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 .PHONY: install demo test lint format typecheck unit integration integration-moto \
 	integration-dynalite integration-botocore integration-env dynalite package-check mutate \
-	bench docs docs-build clean
+	bench fuzz docs docs-build clean
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -113,6 +113,15 @@ mutate: $(DEV_STAMP)
 ## BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.3" on a busy machine.
 bench: $(BENCH_STAMP) $(DYNALITE_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+## The round-trip property test at length (a fresh seed each run): on dynalite, or on moto
+## where node is missing. `make test` runs it bounded, with a fixed seed.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(DEV_STAMP) dynalite
+	@backend=$$(command -v node >/dev/null 2>&1 && echo dynalite || echo moto); \
+	echo "=== round-trip property, $(FUZZ_EXAMPLES) examples on $$backend ==="; \
+	LVRGD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest integration-tests/test_round_trip_property.py \
+		--backend $$backend -p no:logging -p no:cacheprovider --hypothesis-show-statistics
 
 clean:
 	rm -rf $(VENV) $(DYNALITE_DIR)/node_modules .mypy_cache .pytest_cache .ruff_cache .hypothesis dist build

@@ -9,6 +9,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     ReadTimeoutError,
 )
+from botocore.utils import merge_dicts
 
 from lvrgd_common import (
     AttributeCondition,
@@ -174,8 +175,6 @@ async def test_aws_errors_are_translated_with_code_and_cause(
         (TimeoutError(), DynamoDBUnavailableError),
         (ConnectionResetError(), DynamoDBUnavailableError),
         (NoCredentialsError(), DynamoDBServiceError),
-        # e.g. botocore's parser tripping over a malformed answer
-        (AttributeError("'NoneType' object has no attribute 'get'"), DynamoDBServiceError),
     ],
 )
 async def test_transport_errors_are_translated(
@@ -193,6 +192,45 @@ async def test_transport_errors_are_translated(
     assert type(caught.value) is expected
     assert caught.value.error_code is None
     assert caught.value.__cause__ is raised
+
+
+def _botocore_trips() -> TypeError:
+    """A TypeError raised inside botocore's own code, as a parser tripping over junk."""
+    try:
+        merge_dicts({}, None)  # type: ignore[arg-type]
+    except TypeError as exc:
+        return exc
+    raise AssertionError
+
+
+async def test_what_the_client_code_raises_is_translated(
+    service: DynamoDBService, fake: FakeDynamoDB
+) -> None:
+    raised = _botocore_trips()
+
+    def fail(_: dict[str, Any]) -> dict[str, Any]:
+        raise raised
+
+    fake.on("get_item", fail)
+    with pytest.raises(DynamoDBServiceError, match="unexpected TypeError") as caught:
+        await service.get_one("U#1", "P", User)
+    assert caught.value.__cause__ is raised
+
+
+@pytest.mark.parametrize(
+    "raised", [AttributeError("'NoneType' object has no attribute 'get'"), TypeError("bug")]
+)
+async def test_errors_not_from_the_client_are_not_dressed_as_aws_errors(
+    service: DynamoDBService, fake: FakeDynamoDB, raised: Exception
+) -> None:
+    # e.g. a bug of this library in code the request passes through
+    def fail(_: dict[str, Any]) -> dict[str, Any]:
+        raise raised
+
+    fake.on("get_item", fail)
+    with pytest.raises(type(raised)) as caught:
+        await service.get_one("U#1", "P", User)
+    assert caught.value is raised
 
 
 async def test_ping_reports_the_table_status(service: DynamoDBService, fake: FakeDynamoDB) -> None:

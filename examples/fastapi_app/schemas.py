@@ -72,9 +72,11 @@ class ImportedAccount(DynamoDBBaseModel):
     """An account as a bulk import writes it: replaced whole, at version 1.
 
     ``batch_write`` cannot check versions, so it refuses a `VersionedModel`; an import that
-    replaces accounts says so by writing this plain model of the same attributes.
+    replaces accounts says so by writing this plain model of the same attributes,
+    ``kind`` included, so single-table reads see an account.
     """
 
+    kind: Literal["account"] = "account"
     owner: str
     account_id: str
     name: str

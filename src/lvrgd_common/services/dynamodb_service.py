@@ -37,7 +37,13 @@ from lvrgd_common.services._dynamodb.codec import (
     Item,
 )
 from lvrgd_common.services._dynamodb.cursors import decode_cursor, encode_cursor, query_scope
-from lvrgd_common.services._dynamodb.errors import is_key_schema_mismatch, translate_error
+from lvrgd_common.services._dynamodb.errors import (
+    ErrorRoom,
+    describe_table,
+    is_key_schema_mismatch,
+    raised_by_client,
+    translate_error,
+)
 from lvrgd_common.services._dynamodb.keys import KeySchemaError, TableKeys
 from lvrgd_common.services._dynamodb.lifecycle import Gate
 from lvrgd_common.services._dynamodb.operation import OperationLog
@@ -114,6 +120,7 @@ class DynamoDBService:
         self._logger = logger
         self._config = config
         self._table = config.table_name
+        self._where = describe_table(config.table_name, config.region, config.endpoint_url)
         self._transport: Transport | None = None
         self._stack: AsyncExitStack | None = None
         self._closed = False
@@ -328,9 +335,13 @@ class DynamoDBService:
             except DynamoDBConditionalCheckError as exc:
                 if is_guarded(updates, conditions, model_class):
                     raise
-                not_found = op.error("the item does not exist", DynamoDBItemNotFoundError)
-                not_found.error_code = exc.error_code
-                raise not_found from exc.__cause__
+                raise DynamoDBItemNotFoundError(
+                    operation=op.name,
+                    pk=op.pk,
+                    sk=op.sk,
+                    reason="the item does not exist",
+                    error_code=exc.error_code,
+                ) from exc.__cause__
             if model_class is None:
                 return None
             updated: T = _decode(op, keys, response["Attributes"], reader_of(model_class))
@@ -1038,7 +1049,7 @@ class DynamoDBService:
             )
         with (
             self._gate.operation(),
-            OperationLog(self._logger, self._table, name, pk, sk, **fields) as op,
+            ErrorRoom(OperationLog(self._logger, self._table, name, pk, sk, **fields)) as op,
         ):
             yield op
 
@@ -1075,9 +1086,12 @@ class DynamoDBService:
         except Exception as exc:
             if scope.expired():
                 raise self._out_of_time(op, exc) from exc
-            # Whatever the client raises (botocore, aiohttp, or a parser tripping over a
-            # malformed answer) leaves as a DynamoDBServiceError with the cause chained.
-            error = translate_error(exc, op.name, op.pk, op.sk)
+            # What the client raises (botocore, aiohttp, or a parser tripping over a
+            # malformed answer) leaves as a DynamoDBServiceError with the cause chained;
+            # anything else is not an AWS error and is not dressed as one.
+            if not raised_by_client(exc):
+                raise
+            error = translate_error(exc, op.name, op.pk, op.sk, where=self._where)
             if api != "describe_table" and is_key_schema_mismatch(error):
                 error = await self._naming_key_schema(op, error)
             raise error from exc
@@ -1119,8 +1133,17 @@ def _decode(op: OperationLog, keys: TableKeys, raw: Item, reader: ItemReader) ->
     try:
         return reader.decode(keys.loaded(raw))
     except UnfitItemError as exc:
-        pk, sk = keys.key_values_of(raw)
+        # The message names the key, the attributes and the expected types; no stored
+        # value (pydantic's own message quotes them), so it is safe to log.
+        pk, sk = _key_values(keys, raw)
         raise DynamoDBDecodeError(operation=op.name, pk=pk, sk=sk, reason=str(exc)) from exc
+
+
+def _key_values(keys: TableKeys, raw: Item) -> tuple[Any, Any]:
+    try:
+        return keys.key_values_of(raw)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return None, None  # an item too malformed to name
 
 
 def _raise_unfinished(

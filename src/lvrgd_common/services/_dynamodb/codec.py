@@ -1,26 +1,47 @@
 """Pydantic models <-> DynamoDB's low-level AttributeValue format.
 
 Plain functions over plain data: no I/O, no logging. Encoding rejects what DynamoDB would
-reject (NaN, infinity, numbers beyond 38 digits or outside 1E-130..1E+126, mixed sets) with
-`CodecError`, which the service turns into a validation error before sending anything.
+reject (NaN, infinity, numbers beyond 38 digits or outside 1E-130..1E+126, mixed sets), and
+what would not read back equal, with `CodecError`, which the service turns into a
+validation error before sending anything. Decoding raises `ItemDecodeError`, whose message
+names attributes and expected types but never a stored value.
+
+The rules (README's type-mapping table says the same):
+
+- attributes are stored under the name ``model_dump(by_alias=True)`` gives them and read
+  back by field name, so every kind of alias round-trips;
+- None is left out when the field's default is None (sparse indexes keep working) and
+  stored as NULL otherwise; an empty set is left out when the field's default (or, for a
+  required field, an item written without it) reads back as an empty set, and stored as
+  an empty list otherwise;
+- ``SecretStr``/``SecretBytes`` store their secret;
+- an aware datetime keeps its offset when it is whole minutes; one with seconds in its
+  offset (historic time zones) is stored in UTC, the same instant;
+- numbers: a stored number reads back as an int when written without fraction or
+  exponent, else as a float when the float's shortest form is the same number, else as a
+  Decimal; a declared int, float or Decimal then converts it. Where the declared type does
+  not settle it (``Any``, ``Decimal | float``), save refuses a value this rule would read
+  back unequal (``Decimal("0.1")`` would come back as the float 0.1).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import math
-import types
-import typing
 from copy import copy
 from decimal import Context, Decimal
 from enum import Enum
-from functools import cache
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, get_args, get_origin
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, get_args
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
+from pydantic_core.core_schema import ErrorType
+
+from lvrgd_common.services._dynamodb.errors import InvalidInputError
+from lvrgd_common.services._dynamodb.shapes import reads_back_equal, shape_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -33,11 +54,13 @@ __all__ = [
     "CodecError",
     "InvalidInputError",
     "Item",
+    "ItemDecodeError",
     "check_key",
     "check_partition_value",
     "decode_item",
     "decode_model",
     "decode_value",
+    "encode_field",
     "encode_item",
     "encode_key",
     "encode_value",
@@ -59,20 +82,13 @@ Item: TypeAlias = dict[str, AttributeValue]
 
 M = TypeVar("M", bound=BaseModel)
 
-_UNIONS: Final = (typing.Union, types.UnionType)
-_SETS: Final = (set, frozenset)
 _NULL: Final[AttributeValue] = {"NULL": True}
-# DynamoDB cannot store an empty set. At the top level it is omitted (and filled in again
-# when read); nested in a list or map it is stored as an empty list, which reads back into
-# a set-typed field as an empty set.
+# DynamoDB cannot store an empty set: it is stored as an empty list, which reads back into
+# a set-typed field as an empty set (or left out where the default reads back the same).
 _EMPTY_SET: Final[AttributeValue] = {"L": []}
 _DECIMAL_CONTEXT: Final = Context(prec=MAX_NUMBER_DIGITS)
 # Integers strictly inside this bound have at most 38 digits and are always valid.
 _SAFE_INT: Final = 10**MAX_NUMBER_DIGITS
-
-
-class InvalidInputError(ValueError):
-    """Input the service must refuse before sending; it becomes a validation error."""
 
 
 class CodecError(InvalidInputError):
@@ -84,15 +100,25 @@ class CodecError(InvalidInputError):
         super().__init__(f"attribute {path!r}: {reason}")
 
 
+class ItemDecodeError(ValueError):
+    """A stored item that cannot be read as the model class; names no stored value."""
+
+    def __init__(self, model_class: type[BaseModel], reason: str) -> None:
+        self.model_class = model_class
+        self.reason = reason
+        super().__init__(f"the stored item does not fit {model_class.__name__}: {reason}")
+
+
 # --- encoding ---------------------------------------------------------------------------
 
 
 def encode_item(model: BaseModel) -> Item:
-    """Encode a model as a DynamoDB item; None fields and empty sets are left out.
+    """Encode a model as a DynamoDB item, under the names ``model_dump(by_alias=True)`` uses.
 
     Raises:
-        CodecError: A value DynamoDB cannot store.
+        CodecError: A value DynamoDB cannot store, or one that would not read back equal.
     """
+    shape = shape_of(type(model))
     item: Item = {}
     for name, value in model.model_dump(by_alias=True).items():
         if type(value) is str:  # the most common attribute: no dispatch
@@ -101,11 +127,109 @@ def encode_item(model: BaseModel) -> Item:
             item[name] = {"S": value}
             continue
         if value is None:
+            if name not in shape.omit_none:
+                item[name] = _NULL
             continue
         encoded = _encode(value, name)
         if encoded is not None:
             item[name] = encoded
+        elif name not in shape.omit_empty_set:
+            item[name] = _EMPTY_SET
+    if shape.checks:
+        _check_loose_fields(model, item)
     return item
+
+
+def _check_loose_fields(model: BaseModel, item: Item) -> None:
+    """Refuse values of loose fields (``Any``...) that would not read back equal."""
+    shape = shape_of(type(model))
+    for stored, field, adapter in shape.checks:
+        encoded = item.get(stored)
+        if encoded is None:
+            continue
+        original = getattr(model, field)
+        stored_value = decode_value(_as_returned(encoded))
+        if not reads_back_equal(adapter, shape.readers.get(field), stored_value, original):
+            raise CodecError(stored, _AMBIGUOUS)
+
+
+def _as_returned(value: AttributeValue) -> AttributeValue:
+    """A value as DynamoDB returns it: numbers in plain notation, without trailing zeros.
+
+    (The float 3.392512618192793e+16 comes back as 33925126181927930, an int that is not
+    the float: under ``Any`` it cannot read back equal.)
+    """
+    ((tag, raw),) = value.items()
+    if tag == "N":
+        return {"N": _returned_number(raw)}
+    if tag == "NS":
+        return {"NS": [_returned_number(text) for text in raw]}
+    if tag == "L":
+        return {"L": [_as_returned(element) for element in raw]}
+    if tag == "M":
+        return {"M": {name: _as_returned(element) for name, element in raw.items()}}
+    return value
+
+
+def _returned_number(text: str) -> str:
+    return format(Decimal(text).normalize(_DECIMAL_CONTEXT), "f")
+
+
+_AMBIGUOUS: Final = (
+    "the value would not read back equal under the field's declared type (e.g. a tuple"
+    " reads back as a list, a datetime held in Any as a string, a Decimal in"
+    " Decimal | float as a float); declare a type that says what it is"
+)
+
+
+def encode_field(
+    model_class: type[BaseModel],
+    field: str,
+    value: Any,  # noqa: ANN401 - any value of the field
+) -> tuple[str, AttributeValue | None]:
+    """One field's value, validated and encoded as `encode_item` would store it.
+
+    For update expressions: returns the stored attribute name and the AttributeValue, or
+    None where `encode_item` would leave the attribute out (None on a field whose default
+    is None, an empty set where the default reads back empty), i.e. REMOVE it.
+
+    Raises:
+        CodecError: Not a field of the model, a value of the wrong type, or one DynamoDB
+            cannot store or that would not read back equal.
+    """
+    shape = shape_of(model_class)
+    stored = shape.stored.get(field)
+    if stored is None:
+        raise CodecError(field, f"{model_class.__name__} has no field of that name")
+    adapter = _field_adapter(model_class, field)
+    try:
+        checked = adapter.validate_python(value)
+    except ValidationError as exc:
+        raise CodecError(stored, f"not a valid value: {describe_errors(exc)}") from None
+    plain = adapter.dump_python(checked, by_alias=True)
+    if plain is None:
+        return stored, None if stored in shape.omit_none else _NULL
+    encoded = _encode(plain, stored)
+    if encoded is None:
+        return stored, None if stored in shape.omit_empty_set else _EMPTY_SET
+    for check_stored, name, check in shape.checks:
+        if check_stored == stored and not reads_back_equal(
+            check, shape.readers.get(name), decode_value(_as_returned(encoded)), checked
+        ):
+            raise CodecError(stored, _AMBIGUOUS)
+    return stored, encoded
+
+
+_FIELD_ADAPTERS: dict[tuple[type[BaseModel], str], TypeAdapter[Any]] = {}
+
+
+def _field_adapter(model_class: type[BaseModel], field: str) -> TypeAdapter[Any]:
+    adapter = _FIELD_ADAPTERS.get((model_class, field))
+    if adapter is None:
+        info = model_class.model_fields[field]
+        adapter = TypeAdapter(Any if info.annotation is None else info.annotation)
+        _FIELD_ADAPTERS[(model_class, field)] = adapter
+    return adapter
 
 
 def encode_value(value: Any, path: str = "value") -> AttributeValue | None:  # noqa: ANN401 - any storable value
@@ -190,15 +314,15 @@ def _encode_bool(value: bool, _path: str) -> AttributeValue:  # noqa: FBT001
 
 
 def _encode_int(value: int, path: str) -> AttributeValue:
-    text = str(value)
     if -_SAFE_INT < value < _SAFE_INT:
-        return {"N": text}
+        return {"N": str(value)}
+    # Checked as a Decimal: str() of an int over 4,300 digits raises ValueError.
     return {"N": _checked_number(Decimal(value), path)}
 
 
 def _encode_float(value: float, path: str) -> AttributeValue:
     if not math.isfinite(value):
-        raise CodecError(path, f"{value!r} cannot be stored in DynamoDB")
+        raise CodecError(path, _not_finite(value))
     # repr is the shortest string that reads back as the same float: 0.1 stays "0.1".
     text = repr(value)
     if value == 0 or 1e-120 < abs(value) < 1e120:  # noqa: PLR2004 - well inside DynamoDB's range
@@ -210,17 +334,26 @@ def _encode_decimal(value: Decimal, path: str) -> AttributeValue:
     return {"N": _checked_number(value, path)}
 
 
+def _not_finite(value: float | Decimal) -> str:
+    # The repr of NaN or infinity says which it was and carries no data.
+    return f"{value!r} cannot be stored in DynamoDB"
+
+
+_OUT_OF_RANGE: Final = "the number is outside DynamoDB's range 1E-130 .. 1E+126"
+_TOO_PRECISE: Final = f"the number has more than {MAX_NUMBER_DIGITS} significant digits"
+
+
 def _checked_number(value: Decimal, path: str) -> str:
     if not value.is_finite():
-        raise CodecError(path, f"{value!r} cannot be stored in DynamoDB")
+        raise CodecError(path, _not_finite(value))
     if value.is_zero():
         return "0"
-    normal = value.normalize(_DECIMAL_CONTEXT)
-    if normal != value:
-        raise CodecError(path, f"{value} has more than {MAX_NUMBER_DIGITS} significant digits")
-    exponent = normal.adjusted()
-    if not MIN_NUMBER_EXPONENT <= exponent <= MAX_NUMBER_EXPONENT:
-        raise CodecError(path, f"{value} is outside DynamoDB's range 1E-130 .. 1E+126")
+    # The range first: adjusted() needs no context, while normalize() would overflow
+    # the default one on an exponent like 1E+1000000.
+    if not MIN_NUMBER_EXPONENT <= value.adjusted() <= MAX_NUMBER_EXPONENT:
+        raise CodecError(path, _OUT_OF_RANGE)
+    if value.normalize(_DECIMAL_CONTEXT) != value:
+        raise CodecError(path, _TOO_PRECISE)
     return str(value)
 
 
@@ -250,6 +383,9 @@ def _encode_dict(value: Mapping[Any, Any], path: str) -> AttributeValue:
 def _map_key(key: object, path: str) -> str:
     if isinstance(key, str):
         name = key.value if isinstance(key, Enum) else key
+        if not name:
+            # DynamoDB refuses an empty attribute name at any depth (moto stores it wrong).
+            raise CodecError(path, "a map key cannot be empty in DynamoDB")
         if not is_utf8(name):
             raise CodecError(path, f"map key {_NOT_UTF8}")
         return name
@@ -284,7 +420,7 @@ def _check_distinct(members: list[Any], tag: str, path: str) -> None:
     for member in members:
         identity = Decimal(member) if tag == "N" else member
         if identity in seen:
-            raise CodecError(path, f"the set holds {member!r} more than once after encoding")
+            raise CodecError(path, "the set holds the same member more than once after encoding")
         seen.add(identity)
 
 
@@ -292,8 +428,38 @@ def _encode_uuid(value: UUID, _path: str) -> AttributeValue:
     return {"S": str(value)}
 
 
-def _encode_temporal(value: dt.datetime | dt.date | dt.time, _path: str) -> AttributeValue:
+def _encode_datetime(value: dt.datetime, path: str) -> AttributeValue:
+    offset = value.utcoffset()
+    if offset is not None and offset % _MINUTE:
+        # ISO-8601 (and pydantic's parser) has no seconds in an offset; historic time
+        # zones (Paris before 1911: +00:09:21) have them. Stored as the same instant in UTC.
+        try:
+            value = value.astimezone(dt.UTC)
+        except OverflowError:
+            raise CodecError(path, "the datetime is out of range once in UTC") from None
     return {"S": value.isoformat()}
+
+
+_MINUTE: Final = dt.timedelta(minutes=1)
+
+
+def _encode_date(value: dt.date, _path: str) -> AttributeValue:
+    return {"S": value.isoformat()}
+
+
+def _encode_time(value: dt.time, path: str) -> AttributeValue:
+    offset = value.utcoffset()
+    if offset is not None and offset % _MINUTE:
+        raise CodecError(path, "a time whose UTC offset has seconds cannot be read back")
+    return {"S": value.isoformat()}
+
+
+def _encode_secret_str(value: SecretStr, path: str) -> AttributeValue:
+    return _encode_str(value.get_secret_value(), path)
+
+
+def _encode_secret_bytes(value: SecretBytes, _path: str) -> AttributeValue:
+    return {"B": value.get_secret_value()}
 
 
 def _encode_other(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
@@ -328,9 +494,11 @@ _ENCODERS: Final[dict[type, Callable[[Any, str], AttributeValue | None]]] = {
     bytearray: _encode_bytes,
     memoryview: _encode_bytes,
     UUID: _encode_uuid,
-    dt.datetime: _encode_temporal,
-    dt.date: _encode_temporal,
-    dt.time: _encode_temporal,
+    dt.datetime: _encode_datetime,
+    dt.date: _encode_date,
+    dt.time: _encode_time,
+    SecretStr: _encode_secret_str,
+    SecretBytes: _encode_secret_bytes,
 }
 
 
@@ -340,32 +508,48 @@ _ENCODERS: Final[dict[type, Callable[[Any, str], AttributeValue | None]]] = {
 def decode_model(model_class: type[M], item: Mapping[str, AttributeValue]) -> M:
     """Build ``model_class`` from a stored item.
 
-    Attributes that were omitted when saved (None, empty sets) are filled in for required
-    fields, so a model always reads back equal to the one saved.
+    Attributes left out when saved (None where the default is None, empty sets where the
+    default is empty, and for items written by earlier versions, None and empty sets of
+    required fields) read back as they were. Undeclared attributes are ignored.
 
     Raises:
-        pydantic.ValidationError: The item does not fit the model.
+        ItemDecodeError: The item is malformed or does not fit the model; the message
+            names attributes and expected types, never a stored value.
     """
-    data = decode_item(item)
-    for name, value in _absent_values(model_class):
+    shape = shape_of(model_class)
+    try:
+        data = decode_item(item)
+    except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+        reason = f"the item is not in DynamoDB's attribute-value form ({type(exc).__name__})"
+        raise ItemDecodeError(model_class, reason) from None
+    if shape.needs_transform:
+        data = shape.transform(data)
+    for name, value in shape.fillers:
         if name not in data:
             data[name] = copy(value)
-    return model_class.model_validate(data)
+    try:
+        return model_class.model_validate(data, by_alias=False, by_name=True)
+    except ValidationError as exc:
+        raise ItemDecodeError(model_class, describe_errors(exc, shape.stored)) from None
 
 
-@cache
-def _absent_values(model_class: type[BaseModel]) -> tuple[tuple[str, Any], ...]:
-    filled: list[tuple[str, Any]] = []
-    for name, info in model_class.model_fields.items():
-        if not info.is_required():
-            continue
-        annotation = info.annotation
-        options = get_args(annotation) if get_origin(annotation) in _UNIONS else (annotation,)
-        if type(None) in options or None in options:
-            filled.append((info.alias or name, None))
-        elif any(option in _SETS or get_origin(option) in _SETS for option in options):
-            filled.append((info.alias or name, set()))
-    return tuple(filled)
+# Error types whose message may quote the input: described by their type alone.
+_QUOTING_ERRORS: Final = frozenset({"value_error", "assertion_error", "union_tag_invalid"})
+_KNOWN_ERRORS: Final = frozenset(get_args(ErrorType)) - _QUOTING_ERRORS
+
+
+def describe_errors(exc: ValidationError, stored: Mapping[str, str] | None = None) -> str:
+    """Where and what a validation error is, without the input: ``attr: expected``."""
+    parts: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        loc = [str(part) for part in error["loc"]]
+        if loc and stored is not None:
+            loc[0] = stored.get(loc[0], loc[0])
+        where = ".".join(loc) or "the item"
+        kind = error["type"]
+        expected = error["msg"] if kind in _KNOWN_ERRORS else f"fails validation ({kind})"
+        parts.append(f"{where!r}: {expected}")
+    return "; ".join(parts)
 
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
@@ -407,7 +591,11 @@ def _decode_list(raw: list[AttributeValue]) -> list[Any]:
 def _decode_binary(raw: str | bytes) -> bytes:
     # botocore hands back bytes; the wire's own JSON form, passed through, is base64 text.
     if isinstance(raw, str):
-        return base64.b64decode(raw, validate=True)
+        try:
+            return base64.b64decode(raw, validate=True)
+        except binascii.Error as exc:
+            msg = "binary attribute is not base64"
+            raise ValueError(msg) from exc
     return bytes(raw)
 
 

@@ -1,9 +1,17 @@
-"""botocore and transport errors -> the service's exceptions, in one place."""
+"""Every exception leaving the service becomes one of its errors here, in one place.
+
+- `InvalidInputError`, raised by the private helpers for input refused before sending,
+  leaves an operation as a `DynamoDBValidationError` naming it (`ErrorRoom`);
+- what the AWS client or the transport under it raises becomes the error its AWS code
+  or kind says (`translate_error`); anything else (a bug of this library, say) is not
+  dressed as an AWS error and passes unchanged (`raised_by_client`).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
 from aiohttp import ClientError as AiohttpClientError
 from botocore.exceptions import (
@@ -28,9 +36,55 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 )
 
 if TYPE_CHECKING:
-    from lvrgd_common.models.dynamodb_base_model import KeyValue
+    from types import TracebackType
 
-__all__ = ["TRANSLATED_ERRORS", "is_key_schema_mismatch", "translate_error"]
+    from lvrgd_common.models.dynamodb_base_model import KeyValue
+    from lvrgd_common.services._dynamodb.operation import OperationLog
+
+__all__ = [
+    "TRANSLATED_ERRORS",
+    "ErrorRoom",
+    "InvalidInputError",
+    "describe_table",
+    "is_key_schema_mismatch",
+    "raised_by_client",
+    "translate_error",
+]
+
+
+class InvalidInputError(ValueError):
+    """Input the service must refuse before sending; it becomes a validation error."""
+
+
+class ErrorRoom:
+    """The context of one public call: its errors leave as the service's, then are logged.
+
+    Wraps the operation's `OperationLog`, which only logs what comes out of here.
+    """
+
+    __slots__ = ("log",)
+
+    def __init__(self, log: OperationLog) -> None:
+        self.log = log
+
+    def __enter__(self) -> OperationLog:
+        return self.log.__enter__()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, InvalidInputError):
+            log = self.log
+            error = DynamoDBValidationError(
+                operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc)
+            )
+            log.__exit__(DynamoDBValidationError, error, traceback)
+            raise error from exc
+        self.log.__exit__(exc_type, exc, traceback)
+
 
 # Transport failures below botocore that mean DynamoDB could not be reached.
 _TRANSPORT_ERRORS: Final = (AiohttpClientError, OSError, TimeoutError)
@@ -70,12 +124,65 @@ def is_key_schema_mismatch(error: DynamoDBServiceError) -> bool:
     )
 
 
+# Where the AWS client's own code lives: an exception raised there is the client's.
+_CLIENT_PACKAGES: Final = frozenset({"aioboto3", "aiobotocore", "aiohttp", "boto3", "botocore"})
+
+
+def raised_by_client(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the AWS client or its transport, not from this library.
+
+    Known client and transport errors always do; any other exception does when it was
+    raised inside the client's packages (e.g. botocore's parser tripping over a
+    malformed answer), not when a bug of this library raised it.
+    """
+    if isinstance(exc, TRANSLATED_ERRORS):
+        return True
+    traceback = exc.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    module = traceback.tb_frame.f_globals.get("__name__", "")
+    return isinstance(module, str) and module.partition(".")[0] in _CLIENT_PACKAGES
+
+
+def describe_table(table: str, region: str, endpoint_url: str | None) -> str:
+    """``table 'x' in region 'y' at <endpoint>``, for errors that say what was not found."""
+    if endpoint_url is None:
+        endpoint = "the AWS endpoint of the region"
+    else:
+        parts = urlsplit(endpoint_url)
+        # Only scheme, host and path: an endpoint URL may carry credentials.
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        endpoint = f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else endpoint_url
+    return f"table {table!r} in region {region!r} at {endpoint}"
+
+
 def translate_error(
-    exc: BaseException, operation: str, pk: KeyValue | None = None, sk: KeyValue | None = None
+    exc: BaseException,
+    operation: str,
+    pk: KeyValue | None = None,
+    sk: KeyValue | None = None,
+    *,
+    where: str | None = None,
 ) -> DynamoDBServiceError:
-    """The domain exception for a failed request; the caller raises it ``from exc``."""
+    """The domain exception for a failed request; the caller raises it ``from exc``.
+
+    ``where`` (see `describe_table`) is added to not-found errors, so that an absent
+    table or a wrong region or endpoint can be told apart from the message alone.
+    """
     if isinstance(exc, ClientError):
-        return _from_client_error(exc, operation, pk, sk)
+        error = _from_client_error(exc, operation, pk, sk)
+        if where is not None and isinstance(error, DynamoDBTableNotFoundError):
+            error = DynamoDBTableNotFoundError(
+                operation=operation,
+                pk=pk,
+                sk=sk,
+                reason=f"{error.reason}: {where}",
+                error_code=error.error_code,
+            )
+        return error
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return DynamoDBServiceError(
             operation=operation, pk=pk, sk=sk, reason=f"AWS credentials: {exc}"

@@ -11,9 +11,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBItemNotFoundError,
     DynamoDBServiceError,
     DynamoDBTransactionError,
-    DynamoDBValidationError,
 )
-from lvrgd_common.services._dynamodb.codec import InvalidInputError
 from lvrgd_common.services._dynamodb.tracing import finish_span, note_request, start_span
 
 if TYPE_CHECKING:
@@ -42,9 +40,8 @@ class OperationLog:
       refused input...), with the error class and AWS code;
     - ERROR: ``failed`` with an exception that is not the library's.
 
-    The exception itself goes to the caller, so it is not logged again. Input refused by
-    the private helpers (`InvalidInputError`) leaves as a `DynamoDBValidationError` naming
-    this operation and its keys.
+    The exception itself goes to the caller, so it is not logged again. Errors are
+    translated before they reach it (`errors.ErrorRoom`); it only logs.
     """
 
     __slots__ = (
@@ -98,13 +95,6 @@ class OperationLog:
         traceback: TracebackType | None,
     ) -> None:
         fields = self._record()
-        if isinstance(exc, InvalidInputError):
-            error = DynamoDBValidationError(
-                operation=self.name, pk=self.pk, sk=self.sk, reason=str(exc)
-            )
-            self._log_failure(error, fields)
-            self._end_span(error)
-            raise error from exc
         self._end_span(exc)
         if exc is None:
             self.logger.info("dynamodb operation", outcome="ok", **fields)

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, cast, get_args
 from pydantic import TypeAdapter, ValidationError
 
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
-from lvrgd_common.services._dynamodb.codec import InvalidInputError, decode_item, decode_model
+from lvrgd_common.services._dynamodb.codec import (
+    InvalidInputError,
+    ItemDecodeError,
+    decode_item,
+    decode_model,
+    describe_errors,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -76,9 +82,11 @@ def _build(model_class: object) -> ItemReader:
     def validate(raw: Mapping[str, Any]) -> Any:  # noqa: ANN401 - a member of the union
         try:
             return adapter.validate_python(decode_item(raw))
-        except ValidationError as exc:
-            msg = f"the stored item fits no member of {label}: {exc}"
-            raise UnfitItemError(msg) from exc
+        except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
+            # The message names attributes and expected types, never a stored value.
+            detail = describe_errors(exc) if isinstance(exc, ValidationError) else "malformed"
+            msg = f"the stored item fits no member of {label}: {detail}"
+            raise UnfitItemError(msg) from None
 
     return ItemReader(label, members, validate)
 
@@ -86,9 +94,8 @@ def _build(model_class: object) -> ItemReader:
 def _decode_one(model_class: type[DynamoDBBaseModel], raw: Mapping[str, Any]) -> DynamoDBBaseModel:
     try:
         return decode_model(model_class, raw)
-    except ValidationError as exc:
-        msg = f"the stored item does not fit {model_class.__name__}: {exc}"
-        raise UnfitItemError(msg) from exc
+    except ItemDecodeError as exc:
+        raise UnfitItemError(str(exc)) from exc
 
 
 def _union_members(
