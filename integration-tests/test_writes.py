@@ -213,6 +213,27 @@ async def test_a_model_update_is_stored_as_save_stores_it(
     assert "item_count" not in updated_raw
 
 
+class Retrying(DynamoDBBaseModel):
+    retries: int | None = 3
+    roles: set[str] = {"viewer"}
+    tags: set[str] | None = None
+
+
+@pytest.mark.parametrize(
+    "updates",
+    [{"retries": None}, {"roles": set()}, {"tags": set()}, {"tags": None}],
+)
+async def test_a_model_update_of_none_or_an_empty_set_reads_back_as_save_would(
+    service: DynamoDBService, pk: str, updates: dict[str, Any]
+) -> None:
+    before = Retrying(pk=pk, sk="r", retries=5, roles={"admin"}, tags={"x"})
+    await service.save(before)
+    updated = await service.update(pk, "r", updates, model_class=Retrying)
+    want = before.model_copy(update=updates)
+    assert updated == want
+    assert await service.get_one(pk, "r", Retrying) == want
+
+
 async def test_a_model_update_with_actions_returns_the_item_after_it(
     service: DynamoDBService, pk: str
 ) -> None:

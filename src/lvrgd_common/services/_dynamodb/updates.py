@@ -34,6 +34,7 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_value,
     is_utf8,
 )
+from lvrgd_common.services._dynamodb.shapes import shape_of
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -189,14 +190,30 @@ class _Plain:
         return None
 
 
+_NULL: Final[AttributeValue] = {"NULL": True}
+# An empty set where the field reads back otherwise without it, as `save` stores it.
+_EMPTY_LIST: Final[AttributeValue] = {"L": []}
+
+
 class _FieldEncoder:
     """Validates and encodes values of one field (or a part of one) of a model class."""
 
-    __slots__ = ("adapter", "top_level")
+    __slots__ = ("adapter", "omit_empty_set", "omit_none", "top_level")
 
-    def __init__(self, adapter: TypeAdapter[Any], *, top_level: bool) -> None:
+    def __init__(
+        self,
+        adapter: TypeAdapter[Any],
+        *,
+        top_level: bool,
+        omit_none: bool = True,
+        omit_empty_set: bool = True,
+    ) -> None:
         self.adapter = adapter
         self.top_level = top_level
+        # How `save` stores a whole field's None and empty set: left out (REMOVE) only where
+        # the field reads back the same without the attribute, else NULL / an empty list.
+        self.omit_none = omit_none
+        self.omit_empty_set = omit_empty_set
 
     @classmethod
     def resolve(cls, model_class: type[BaseModel], path: Path) -> tuple[Path, _FieldEncoder]:
@@ -226,7 +243,15 @@ class _FieldEncoder:
                 msg = f"{model_class.__name__} has no attribute at {where!r}"
                 raise InvalidInputError(msg)
             stored.append(segment)
-        return tuple(stored), cls(_adapter(annotation), top_level=len(path) == 1)
+        if len(path) > 1:
+            return tuple(stored), cls(_adapter(annotation), top_level=False)
+        shape = shape_of(model_class)
+        return tuple(stored), cls(
+            _adapter(annotation),
+            top_level=True,
+            omit_none=stored[0] in shape.omit_none,
+            omit_empty_set=stored[0] in shape.omit_empty_set,
+        )
 
     def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
         try:
@@ -236,8 +261,11 @@ class _FieldEncoder:
             raise CodecError(where, f"not a valid value for the field: {problems}") from None
         plain = self.adapter.dump_python(checked, by_alias=True)
         if plain is None:
-            return None if self.top_level else {"NULL": True}
-        return encode_value(plain, where)
+            return None if self.top_level and self.omit_none else _NULL
+        encoded = encode_value(plain, where)
+        if encoded is None and not self.omit_empty_set:
+            return _EMPTY_LIST
+        return encoded
 
     def remove(self, where: str) -> AttributeValue | None:
         """None: REMOVE, if the field reads back as None without the attribute."""
@@ -245,7 +273,7 @@ class _FieldEncoder:
             self.adapter.validate_python(None)
         except ValidationError:
             raise CodecError(where, "None would remove a value the field requires") from None
-        return None
+        return _NULL if self.top_level and not self.omit_none else None
 
 
 def _annotation_of(annotation: Any, metadata: list[Any]) -> Any:  # noqa: ANN401
