@@ -79,3 +79,28 @@ async def test_attribute_values_bypass_botocores_walk_both_ways(
         if name.endswith("on AttributeValues") and not name.startswith("PassThrough")
     }
     assert walked == {}
+
+
+class Blob(DynamoDBBaseModel):
+    data: bytes
+    name: str
+    size: int
+    tags: list[str]
+
+
+async def test_only_the_bytes_attribute_takes_botocores_walk(
+    config: DynamoDBConfig, pk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An item holding bytes cannot be copied whole, but its other attributes still are."""
+    counts: Counter[str] = Counter()
+    watch(monkeypatch, counts, JSONSerializer, "_serialize_type_structure", 2)
+    blobs = [
+        Blob(pk=pk, sk=f"b{n}", data=bytes([n, 0, 255]), name="x", size=n, tags=["t"])
+        for n in range(3)
+    ]
+    through_botocore = config.model_copy(update={"fast_path": False})
+    async with DynamoDBService(LoggingService(), through_botocore) as service:
+        await service.batch_write(blobs)
+        # Six attributes an item; only ``data`` (an AttributeValue holding bytes) is walked.
+        assert counts["JSONSerializer._serialize_type_structure on AttributeValues"] == len(blobs)
+        assert await service.batch_get([(b.pk, b.sk) for b in blobs], Blob) == blobs

@@ -6,6 +6,11 @@ README's table; a block that defines ``main()`` behind ``if __name__ == "__main_
 ``main()`` awaited. The README's ``DynamoDBConfig(...)`` names no endpoint: the AWS SDKs'
 ``AWS_ENDPOINT_URL_DYNAMODB`` points botocore at moto, as it would in a user's shell.
 Finally the README's FastAPI app is served in-process and asked what the README promises.
+
+The "Writes" and "Real tables" sections are programs of their own (their models reuse
+names such as ``Profile``, and they need tables keyed otherwise): each runs in a fresh
+namespace on a fresh ``app`` table plus the tables it names, and what it wrote is read back.
+Every block of the README belongs to exactly one of these programs.
 """
 
 from __future__ import annotations
@@ -13,14 +18,15 @@ from __future__ import annotations
 import ast
 import inspect
 import re
+from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
 import pytest
 
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
-from lvrgd_common.testing import IndexSpec, create_table, delete_table
+from lvrgd_common.testing import IndexSpec, KeyType, create_table, delete_table
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -30,26 +36,45 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 TABLE, REGION = "app", "eu-west-1"
 
 
-# Sections whose blocks each need a table of another key schema than the README's own
-# (PK/SK names, numeric keys) or models of their own: not run here yet; test_key_schemas.py,
-# test_single_table.py, test_scan.py, test_filters.py and test_cursors.py cover those calls.
-# "## Writes" shows fragments (models elided, a refused call): test_writes.py and
-# test_conditions.py run those calls on both servers.
-OWN_TABLES = ("## Real tables", "## Writes")
+class Table(NamedTuple):
+    """A table a README section names besides ``app``."""
+
+    name: str
+    key_names: dict[str, str] = {}
+    sort_key_type: KeyType = "S"
 
 
-def readme_blocks() -> list[tuple[int, str]]:
-    """(line number, code) of every python block outside the `OWN_TABLES` sections."""
+# Sections that run as programs of their own, each in a fresh namespace on a fresh ``app``
+# table, with the other tables they name.
+OWN_PROGRAMS: dict[str, tuple[Table, ...]] = {
+    "## Writes": (),
+    "## Real tables": (
+        Table("legacy", {"partition_key_name": "PK", "sort_key_name": "SK"}),
+        Table("readings", sort_key_type="N"),
+    ),
+}
+
+
+def section_span(text: str, heading: str) -> tuple[int, int]:
+    """Where the ``## `` section ``heading`` starts and ends in ``text``."""
+    start = text.index(f"\n{heading}\n")
+    end = text.find("\n## ", start + 1)
+    return start, len(text) if end < 0 else end
+
+
+def readme_blocks(section: str | None = None) -> list[tuple[int, str]]:
+    """(line number, code) of every python block of ``section``, or (None) of every block
+    outside the `OWN_PROGRAMS` sections."""
     text = README.read_text()
-    skipped: list[tuple[int, int]] = []
-    for heading in OWN_TABLES:
-        start = text.index(f"\n{heading}\n")
-        end = text.find("\n## ", start + 1)
-        skipped.append((start, len(text) if end < 0 else end))
+    if section is None:  # leave out the sections that are programs of their own
+        left_out = [section_span(text, heading) for heading in OWN_PROGRAMS]
+    else:  # leave out everything around the section
+        start, end = section_span(text, section)
+        left_out = [(0, start), (end, len(text))]
     return [
         (text.count("\n", 0, m.start()) + 2, m.group(1))
         for m in BLOCK.finditer(text)
-        if not any(start <= m.start() < end for start, end in skipped)
+        if not any(start <= m.start() < end for start, end in left_out)
     ]
 
 
@@ -88,7 +113,11 @@ async def readme_table(
     await delete_table(config)
 
 
-async def run_block(line: int, code: str, namespace: dict[str, Any]) -> None:
+async def run_block(
+    line: int, code: str, namespace: dict[str, Any], service: DynamoDBService
+) -> None:
+    """Run one block; ``service`` is the open service again, whatever earlier blocks bound."""
+    namespace["service"] = service
     compiled = compile(
         code, f"README.md:{line}", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
     )
@@ -99,29 +128,41 @@ async def run_block(line: int, code: str, namespace: dict[str, Any]) -> None:
         await namespace["main"]()
 
 
-async def test_every_python_block_of_the_readme_runs(readme_table: DynamoDBConfig) -> None:
-    blocks = readme_blocks()
-    # Left to other tests: 6 blocks in "Real tables", 5 in "Writes".
-    assert len(blocks) == README.read_text().count("```python") - 11 > 0
-    async with DynamoDBService(LoggingService(), readme_table) as service:
-        namespace: dict[str, Any] = {"__name__": "readme", "service": service}
+async def run_program(config: DynamoDBConfig, blocks: list[tuple[int, str]]) -> dict[str, Any]:
+    """Run ``blocks`` in order in one namespace, with ``service`` open on ``config``'s table."""
+    async with DynamoDBService(LoggingService(), config) as service:
+        namespace: dict[str, Any] = {"__name__": "readme"}
         for line, code in blocks:
             try:
-                await run_block(line, code, namespace)
+                await run_block(line, code, namespace, service)
             except Exception as exc:
                 msg = f"the README block at line {line} failed: {exc!r}"
                 raise AssertionError(msg) from exc
+    return namespace
 
-        # What the README promises of its FastAPI app.
-        app = namespace["app"]
-        transport = httpx.ASGITransport(app=app)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://readme") as client,
-        ):
-            user = await client.get("/users/1")
-            absent = await client.get("/users/2")
-            orders = await client.get("/users/1/orders")
+
+def test_every_python_block_belongs_to_one_program() -> None:
+    everything = readme_blocks()
+    for heading in OWN_PROGRAMS:
+        own = readme_blocks(heading)
+        assert own, heading
+        everything += own
+    assert len(everything) == README.read_text().count("```python")
+    assert len({line for line, _ in everything}) == len(everything)
+
+
+async def test_every_python_block_of_the_readme_runs(readme_table: DynamoDBConfig) -> None:
+    namespace = await run_program(readme_table, readme_blocks())
+    # What the README promises of its FastAPI app (its lifespan opens its own service).
+    app = namespace["app"]
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://readme") as client,
+    ):
+        user = await client.get("/users/1")
+        absent = await client.get("/users/2")
+        orders = await client.get("/users/1/orders")
     assert user.status_code == 200
     assert user.json()["name"] == "Ada Lovelace"
     assert absent.status_code == 404
@@ -135,3 +176,45 @@ async def test_every_python_block_of_the_readme_runs(readme_table: DynamoDBConfi
         "ORDER#003",
     ]
     assert len(namespace["orders"]) == 120
+
+
+async def test_the_writes_section_runs_and_writes_what_it_says(
+    readme_table: DynamoDBConfig,
+) -> None:
+    ns = await run_program(readme_table, readme_blocks("## Writes"))
+    profile_model, invoice_model, status = ns["Profile"], ns["Invoice"], ns["Status"]
+    async with DynamoDBService(LoggingService(), readme_table) as service:
+        profile = await service.get_one("USER#1", "PROFILE", profile_model)
+        invoice = await service.get_one("USER#1", "INVOICE#7", invoice_model)
+        session = await service.get_one("SESSION#1", "S", ns["Session"])
+    assert ns["invoice"].status is status.PAID
+    assert ns["invoice"].paid_at is not None
+    assert invoice.status is status.CANCELLED  # the conditional update held
+    assert invoice.total == 12  # "twelve" was refused, nothing written
+    assert profile.order_count == 1
+    assert profile.history == ["ordered ORDER#7"]
+    assert profile.badges == {"first-order"}
+    assert profile.address.city == "Lyon"
+    assert profile.coupon is None
+    assert (ns["account"].version, ns["account"].balance) == (2, 10)
+    assert session.user == "ada"
+
+
+async def test_the_real_tables_section_runs_on_its_tables(readme_table: DynamoDBConfig) -> None:
+    extra = []
+    for spec in OWN_PROGRAMS["## Real tables"]:
+        table = readme_table.model_copy(update={"table_name": spec.name, **spec.key_names})
+        await create_table(table, sort_key_type=spec.sort_key_type)
+        extra.append(table)
+    try:
+        ns = await run_program(readme_table, readme_blocks("## Real tables"))
+    finally:
+        for table in extra:
+            await delete_table(table)
+    assert ns["user"].name == "Ada"
+    assert [reading.celsius for reading in ns["today"].items] == [Decimal("21.5")]
+    assert ns["profile"].name == "Ada"
+    assert [purchase.total for purchase in ns["page"].items] == [120]  # the filtered page
+    assert ns["first"]["items"] == [ns["profile"]]
+    assert [item.total for item in ns["second"]["items"]] == [120]
+    assert ns["second"]["next_cursor"] is None

@@ -118,11 +118,18 @@ MUTATIONS = (
         (FAST_PATH,),
     ),
     Mutation(
-        "wire.py: the parser's structure override is dropped",
-        SRC / "_dynamodb" / "wire.py",
-        "if shape.name == _ATTRIBUTE_VALUE and isinstance(value, dict):\n            return value",
-        "if False:\n            return value",
-        (FAST_PATH,),
+        "fast_path=True still sends through the aioboto3 client",
+        SRC / "_dynamodb" / "transport.py",
+        "    if not config.fast_path:\n        return client_transport, opened.stack",
+        "    if True:\n        return client_transport, opened.stack",
+        ("integration-tests/test_transport.py",),
+    ),
+    Mutation(
+        "the lean path hands batch writes to the aioboto3 client",
+        SRC / "_dynamodb" / "lean.py",
+        '    "batch_write_item": "BatchWriteItem",\n',
+        "",
+        ("tests/test_lean_transport.py",),
     ),
     Mutation(
         "open() fails without aclose()",

@@ -6,7 +6,10 @@ more on the way out and once more on the way back, copying each: about half of a
 write's client CPU and most of a query's. These subclasses hand AttributeValues to and from
 ``json`` as they are. The one difference on the way back: binary values (``B``, ``BS``) stay
 base64 text, which `codec.decode_value` accepts as well as bytes. On the way out, an
-AttributeValue holding bytes goes through botocore's own path, which base64-encodes them.
+AttributeValue holding bytes goes through botocore's own path, which base64-encodes them;
+the item's other attributes still pass through one by one (the structure override). On the
+way back every AttributeValue of a DynamoDB response sits in a map (``Item``, ``Items``,
+``Attributes``, keys, ``Responses``), so the map override covers them all.
 
 Everything else (other shapes, errors, signing, retries) is botocore's, unchanged.
 """
@@ -78,11 +81,6 @@ class PassThroughParser(AioJSONParser):
         if _holds_attribute_values(shape) and isinstance(value, dict):
             return value
         return super()._handle_map(shape, value)  # type: ignore[misc]
-
-    def _handle_structure(self, shape: Shape, value: Any) -> Any:  # noqa: ANN401
-        if shape.name == _ATTRIBUTE_VALUE and isinstance(value, dict):
-            return value
-        return super()._handle_structure(shape, value)  # type: ignore[misc]
 
 
 class PassThroughParserFactory(AioResponseParserFactory):
