@@ -287,6 +287,24 @@ def test_decode_errors_name_the_attribute_and_type_but_never_the_value() -> None
     assert caught.value.__cause__ is None  # pydantic's error quotes the input
 
 
+class Audited(DynamoDBBaseModel):
+    """A class with its own model_validate, which reads must keep calling."""
+
+    seen: int = 0
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> Audited:
+        validated = super().model_validate(obj, **kwargs)
+        validated.seen += 1
+        return validated
+
+
+def test_a_class_with_its_own_model_validate_reads_through_it() -> None:
+    item = {"pk": {"S": "P"}, "sk": {"S": "S"}, "seen": {"N": "1"}}
+    assert decode_model(Audited, item).seen == 2  # stored 1, counted once
+    assert decode_model(Camel, {"pk": {"S": "P"}, "sk": {"S": "S"}, "displayName": {"S": "x"}})
+
+
 def test_encode_field_encodes_one_value_as_save_does() -> None:
     assert encode_field(Camel, "retry_count", "3") == ("retryCount", {"N": "3"})
     assert encode_field(Defaults, "note", None) == ("note", None)  # REMOVE

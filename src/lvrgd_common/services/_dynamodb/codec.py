@@ -46,6 +46,8 @@ from lvrgd_common.services._dynamodb.shapes import reads_back_equal, shape_of
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from lvrgd_common.services._dynamodb.shapes import ModelShape
+
 __all__ = [
     "MAX_ITEM_BYTES",
     "MAX_PARTITION_KEY_BYTES",
@@ -55,6 +57,7 @@ __all__ = [
     "InvalidInputError",
     "Item",
     "ItemDecodeError",
+    "UnfitItemError",
     "check_key",
     "check_partition_value",
     "decode_item",
@@ -67,6 +70,7 @@ __all__ = [
     "encode_value",
     "is_utf8",
     "item_size",
+    "model_decoder",
     "plain_key_value",
 ]
 
@@ -110,7 +114,11 @@ class CodecError(InvalidInputError):
         return CodecError(step + self.path, self.reason)
 
 
-class ItemDecodeError(ValueError):
+class UnfitItemError(ValueError):
+    """A stored item fits no member of the read's model class or union."""
+
+
+class ItemDecodeError(UnfitItemError):
     """A stored item that cannot be read as the model class; names no stored value."""
 
     def __init__(self, model_class: type[BaseModel], reason: str) -> None:
@@ -617,21 +625,82 @@ def decode_model(model_class: type[M], item: Mapping[str, AttributeValue]) -> M:
         ItemDecodeError: The item is malformed or does not fit the model; the message
             names attributes and expected types, never a stored value.
     """
+    return model_decoder(model_class)(item)
+
+
+_MODEL_DECODERS: dict[type[BaseModel], Callable[[Mapping[str, AttributeValue]], Any]] = {}
+
+
+def model_decoder(model_class: type[M]) -> Callable[[Mapping[str, AttributeValue]], M]:
+    """`decode_model` for one class, prepared on first use and kept.
+
+    What the class needs (renaming by field name, readers, fillers, pydantic's validator)
+    is looked up once here instead of for every item.
+    """
+    decoder = _MODEL_DECODERS.get(model_class)
+    if decoder is None:
+        decoder = _MODEL_DECODERS[model_class] = _build_decoder(model_class)
+    return decoder
+
+
+def _build_decoder(model_class: type[M]) -> Callable[[Mapping[str, AttributeValue]], M]:
     shape = shape_of(model_class)
-    try:
-        data = decode_item(item)
-    except (KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as exc:
-        reason = f"the item is not in DynamoDB's attribute-value form ({type(exc).__name__})"
-        raise ItemDecodeError(model_class, reason) from None
-    if shape.needs_transform:
-        data = shape.transform(data)
-    for name, value in shape.fillers:
-        if name not in data:
-            data[name] = copy(value)
-    try:
-        return model_class.model_validate(data, by_alias=False, by_name=True)
-    except ValidationError as exc:
-        raise ItemDecodeError(model_class, describe_errors(exc, shape.stored)) from None
+    read = _fields_reader(shape) if shape.needs_transform else decode_item
+    fillers = shape.fillers
+    stored = shape.stored
+    # Straight to pydantic's validator, unless the class has its own model_validate.
+    mro = model_class.__mro__
+    own_validate = any("model_validate" in vars(cls) for cls in mro[: mro.index(BaseModel)])
+
+    def decode(item: Mapping[str, AttributeValue]) -> M:
+        try:
+            data = read(item)
+        except _MALFORMED as exc:
+            reason = f"the item is not in DynamoDB's attribute-value form ({type(exc).__name__})"
+            raise ItemDecodeError(model_class, reason) from None
+        for name, value in fillers:
+            if name not in data:
+                data[name] = copy(value)
+        try:
+            if own_validate:
+                return model_class.model_validate(data, by_alias=False, by_name=True)
+            validated: M = model_class.__pydantic_validator__.validate_python(
+                data, by_alias=False, by_name=True
+            )
+        except ValidationError as exc:
+            raise ItemDecodeError(model_class, describe_errors(exc, stored)) from None
+        return validated
+
+    return decode
+
+
+# What a malformed item raises while it is decoded (a missing tag, a bad number...).
+_MALFORMED: Final = (KeyError, ValueError, TypeError, AttributeError, ArithmeticError)
+
+
+def _fields_reader(shape: ModelShape) -> Callable[[Mapping[str, AttributeValue]], dict[str, Any]]:
+    """Stored item -> model_validate input keyed by field name, in one pass.
+
+    For classes whose stored names differ from their field names, that drop attributes
+    (computed fields, ``extra="forbid"``) or whose types need a reader.
+    """
+    names, readers = shape.names, shape.readers
+    keep_extra, dropped = shape.keep_extra, shape.dropped
+
+    def read(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        for key, value in item.items():
+            decoded = value["S"] if "S" in value else decode_value(value)
+            name = names.get(key)
+            if name is None:
+                if keep_extra and key not in dropped:
+                    data[key] = decoded
+                continue
+            reader = readers.get(name)
+            data[name] = decoded if reader is None else reader(decoded)
+        return data
+
+    return read
 
 
 # Error types whose message may quote the input: described by their type alone.
@@ -655,10 +724,16 @@ def describe_errors(exc: ValidationError, stored: Mapping[str, str] | None = Non
 
 def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
     """Turn a DynamoDB item into plain Python values, ready for ``model_validate``."""
-    # Strings, the most common attributes, skip the dispatch.
-    return {
-        name: value["S"] if "S" in value else decode_value(value) for name, value in item.items()
-    }
+    data: dict[str, Any] = {}
+    for name, value in item.items():
+        # Strings and numbers, the most common attributes, skip the dispatch.
+        if "S" in value:
+            data[name] = value["S"]
+        elif "N" in value and len(value) == 1:
+            data[name] = _decode_number(value["N"])
+        else:
+            data[name] = decode_value(value)
+    return data
 
 
 def decode_value(value: AttributeValue) -> Any:  # noqa: ANN401 - any stored value

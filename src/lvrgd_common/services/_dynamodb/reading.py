@@ -20,10 +20,10 @@ from pydantic import TypeAdapter, ValidationError
 from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
 from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
-    ItemDecodeError,
+    UnfitItemError,
     decode_item,
-    decode_model,
     describe_errors,
+    model_decoder,
 )
 
 if TYPE_CHECKING:
@@ -33,10 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["ItemReader", "UnfitItemError", "reader_of"]
 
 _UNIONS: Final = (typing.Union, types.UnionType)
-
-
-class UnfitItemError(ValueError):
-    """A stored item fits no member of the read's model class or union."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +66,8 @@ def reader_of(model_class: object) -> ItemReader:
 
 def _build(model_class: object) -> ItemReader:
     if isinstance(model_class, type) and issubclass(model_class, DynamoDBBaseModel):
-        single: type[DynamoDBBaseModel] = model_class
-        return ItemReader(single.__name__, (single,), lambda raw: _decode_one(single, raw))
+        # The codec's decoder itself: its ItemDecodeError is an UnfitItemError.
+        return ItemReader(model_class.__name__, (model_class,), model_decoder(model_class))
     members, discriminator = _union_members(model_class)
     label = " | ".join(member.__name__ for member in members)
     by_tag = _members_by_tag(members, discriminator) if discriminator else None
@@ -89,13 +85,6 @@ def _build(model_class: object) -> ItemReader:
             raise UnfitItemError(msg) from None
 
     return ItemReader(label, members, validate)
-
-
-def _decode_one(model_class: type[DynamoDBBaseModel], raw: Mapping[str, Any]) -> DynamoDBBaseModel:
-    try:
-        return decode_model(model_class, raw)
-    except ItemDecodeError as exc:
-        raise UnfitItemError(str(exc)) from exc
 
 
 def _union_members(
@@ -149,7 +138,7 @@ def _tag_decoder(
             tag = decode_item({name: value})[name]
             entry = by_tag.get(tag) if isinstance(tag, (str, int, bool)) else None
             if entry is not None and entry[0] == name:
-                return _decode_one(entry[1], raw)
+                return model_decoder(entry[1])(raw)
             msg = f"the stored item's {discriminator!r} is {tag!r}; expected one of {known}"
             raise UnfitItemError(msg)
         msg = f"the stored item has no {discriminator!r} to choose among {known}"
