@@ -41,6 +41,7 @@ __all__ = [
     "check_conditions",
     "check_filter",
     "condition_attributes",
+    "named_attributes",
 ]
 
 Conditions: TypeAlias = "ConditionBase | Iterable[AttributeCondition | ConditionBase]"
@@ -211,6 +212,21 @@ def check_conditions(conditions: object) -> list[AttributeCondition | ConditionB
             raise InvalidInputError(msg)
         checked.append(condition)
     return checked
+
+
+def named_attributes(conditions: Conditions) -> set[str]:
+    """The top-level attributes the conditions name.
+
+    Raises:
+        InvalidInputError: Not conditions, or an ill-formed attribute path.
+    """
+    names: set[str] = set()
+    for condition in check_conditions(conditions):
+        if isinstance(condition, ConditionBase):
+            names |= condition_attributes(condition)
+        else:
+            names.add(condition.attribute)
+    return names
 
 
 def check_filter(condition: object) -> ConditionBase:

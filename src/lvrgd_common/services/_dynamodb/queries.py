@@ -241,8 +241,10 @@ class QueryPlan:
         if condition is None:
             return None
         checked = check_filter(condition)
+        attributes = condition_attributes(checked)
+        self.table_keys.check_stored_names(attributes, "a query's filter_condition")
         keys = {self.keys.hash_name, self.keys.range_name} - {None}
-        named = sorted(condition_attributes(checked) & keys)
+        named = sorted(attributes & keys)
         if named:
             # DynamoDB refuses these after the request is sent; say so before.
             msg = (
