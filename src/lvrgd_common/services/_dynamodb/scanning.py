@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from lvrgd_common.services._dynamodb.codec import InvalidInputError
+from lvrgd_common.services._dynamodb.errors import check_progress
 from lvrgd_common.services._dynamodb.expressions import (
     ExpressionBuilder,
     check_filter,
     condition_attributes,
 )
+from lvrgd_common.services._dynamodb.keys import sendable_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
@@ -170,7 +172,8 @@ async def _walk(
     while True:
         response = await send(request)
         yield response.get("Items", [])
-        start = response.get("LastEvaluatedKey")
+        start = sendable_key(response.get("LastEvaluatedKey"))
         if start is None:
             return
+        check_progress(request.get("ExclusiveStartKey"), start)
         request = {**request, "ExclusiveStartKey": start}
