@@ -258,8 +258,11 @@ def condition_attributes(condition: ConditionBase) -> set[str]:
             found |= condition_attributes(part)
         elif isinstance(part, AttributeBase):
             name = part.name
-            if not isinstance(name, str) or not name or not is_utf8(name):
-                msg = f"a condition names an empty or invalid attribute: {name!r}"
+            if not isinstance(name, str) or not name:
+                msg = f"a condition names an empty attribute: {name!r}"
+                raise InvalidInputError(msg)
+            if not is_utf8(name):
+                msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
                 raise InvalidInputError(msg)
             if not _PATH.fullmatch(name):
                 msg = f"attribute path {name!r} has an empty step (write 'a.b' or 'a[0]')"
