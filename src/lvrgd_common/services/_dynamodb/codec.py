@@ -63,6 +63,7 @@ __all__ = [
     "encode_field",
     "encode_item",
     "encode_key",
+    "encode_sized_item",
     "encode_value",
     "is_utf8",
     "item_size",
@@ -92,12 +93,21 @@ _SAFE_INT: Final = 10**MAX_NUMBER_DIGITS
 
 
 class CodecError(InvalidInputError):
-    """A value that DynamoDB cannot store; ``path`` names the attribute."""
+    """A value that DynamoDB cannot store; ``path`` names the attribute.
+
+    Inside the encoders ``path`` is relative to the value being encoded (empty at the
+    failing value), and each container adds its step on the way out: paths are only built
+    for a value that fails, not for every list element and map entry.
+    """
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
         super().__init__(f"attribute {path!r}: {reason}")
+
+    def under(self, step: str) -> CodecError:
+        """The same failure seen from one level up: ``step`` is a name, ``[index]``, ``.key``."""
+        return CodecError(step + self.path, self.reason)
 
 
 class ItemDecodeError(ValueError):
@@ -118,26 +128,45 @@ def encode_item(model: BaseModel) -> Item:
     Raises:
         CodecError: A value DynamoDB cannot store, or one that would not read back equal.
     """
+    return encode_sized_item(model)[0]
+
+
+def encode_sized_item(model: BaseModel) -> tuple[Item, int]:
+    """`encode_item`, and the item's size as `item_size` counts it, in the same pass.
+
+    Raises:
+        CodecError: A value DynamoDB cannot store, or one that would not read back equal.
+    """
     shape = shape_of(type(model))
+    omit_none, omit_empty_set, name_bytes = shape.omit_none, shape.omit_empty_set, shape.name_bytes
     item: Item = {}
+    size = 0
     for name, value in model.model_dump(by_alias=True).items():
-        if type(value) is str:  # the most common attribute: no dispatch
-            if not is_utf8(value):
-                raise CodecError(name, _NOT_UTF8)
+        kind = type(value)
+        if kind is str and value.isascii():  # the most common attribute: no dispatch
             item[name] = {"S": value}
-            continue
-        if value is None:
-            if name not in shape.omit_none:
-                item[name] = _NULL
-            continue
-        encoded = _encode(value, name)
-        if encoded is not None:
+            value_size = len(value)
+        elif value is None:
+            if name in omit_none:
+                continue
+            item[name] = _NULL
+            value_size = 1
+        else:
+            encoder = _ENCODERS.get(kind, _encode_other)
+            try:
+                encoded, value_size = encoder(value)
+            except CodecError as exc:
+                raise exc.under(name) from exc.__cause__
+            if encoded is None:
+                if name in omit_empty_set:
+                    continue
+                encoded, value_size = _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
             item[name] = encoded
-        elif name not in shape.omit_empty_set:
-            item[name] = _EMPTY_SET
+        known = name_bytes.get(name)
+        size += (_text_size(name) if known is None else known) + value_size
     if shape.checks:
         _check_loose_fields(model, item)
-    return item
+    return item, size
 
 
 def _check_loose_fields(model: BaseModel, item: Item) -> None:
@@ -294,44 +323,69 @@ def is_utf8(text: str) -> bool:
 
 
 def _encode(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
+    try:
+        return _sized(value)[0]
+    except CodecError as exc:
+        raise exc.under(path) from exc.__cause__
+
+
+# Each encoder returns the AttributeValue (None for an empty set, which DynamoDB cannot
+# store) and its size as `item_size` counts it, so that a write measures while encoding.
+_Sized: TypeAlias = tuple[AttributeValue | None, int]
+# The path of a failure at the value being encoded; containers and callers prefix theirs.
+_HERE: Final = ""
+
+
+def _sized(value: Any) -> _Sized:  # noqa: ANN401
     encoder = _ENCODERS.get(type(value))
     if encoder is not None:
-        return encoder(value, path)
-    return _encode_other(value, path)
+        return encoder(value)
+    return _encode_other(value)
 
 
-def _encode_str(value: str, path: str) -> AttributeValue:
-    if not is_utf8(value):
-        raise CodecError(path, _NOT_UTF8)
-    return {"S": value}
+def _encode_str(value: str) -> _Sized:
+    if value.isascii():
+        return {"S": value}, len(value)
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        raise CodecError(_HERE, _NOT_UTF8) from None
+    return {"S": value}, size
 
 
 _NOT_UTF8: Final = "not valid Unicode (a lone surrogate has no UTF-8 form)"
 
 
-def _encode_bool(value: bool, _path: str) -> AttributeValue:  # noqa: FBT001
-    return {"BOOL": value}
+def _encode_bool(value: bool) -> _Sized:  # noqa: FBT001
+    return {"BOOL": value}, 1
 
 
-def _encode_int(value: int, path: str) -> AttributeValue:
-    if -_SAFE_INT < value < _SAFE_INT:
-        return {"N": str(value)}
-    # Checked as a Decimal: str() of an int over 4,300 digits raises ValueError.
-    return {"N": _checked_number(Decimal(value), path)}
+def _encode_int(value: int) -> _Sized:
+    if not -_SAFE_INT < value < _SAFE_INT:
+        # Checked as a Decimal: str() of an int over 4,300 digits raises ValueError.
+        text = _checked_number(Decimal(value))
+        return {"N": text}, _number_size(text)
+    text = str(value)
+    if value % 10:
+        # No trailing zero: every digit counts, and the first pair never straddles.
+        negative = value < 0
+        return {"N": text}, 1 + (len(text) - negative + 1) // 2 + negative
+    return {"N": text}, _number_size(text)
 
 
-def _encode_float(value: float, path: str) -> AttributeValue:
+def _encode_float(value: float) -> _Sized:
     if not math.isfinite(value):
-        raise CodecError(path, _not_finite(value))
+        raise CodecError(_HERE, _not_finite(value))
     # repr is the shortest string that reads back as the same float: 0.1 stays "0.1".
     text = repr(value)
-    if value == 0 or 1e-120 < abs(value) < 1e120:  # noqa: PLR2004 - well inside DynamoDB's range
-        return {"N": text}
-    return {"N": _checked_number(Decimal(text), path)}
+    if not (value == 0 or 1e-120 < abs(value) < 1e120):  # noqa: PLR2004 - well inside DynamoDB's range
+        text = _checked_number(Decimal(text))
+    return {"N": text}, _number_size(text)
 
 
-def _encode_decimal(value: Decimal, path: str) -> AttributeValue:
-    return {"N": _checked_number(value, path)}
+def _encode_decimal(value: Decimal) -> _Sized:
+    text = _checked_number(value)
+    return {"N": text}, _number_size(text)
 
 
 def _not_finite(value: float | Decimal) -> str:
@@ -343,92 +397,136 @@ _OUT_OF_RANGE: Final = "the number is outside DynamoDB's range 1E-130 .. 1E+126"
 _TOO_PRECISE: Final = f"the number has more than {MAX_NUMBER_DIGITS} significant digits"
 
 
-def _checked_number(value: Decimal, path: str) -> str:
+def _checked_number(value: Decimal) -> str:
     if not value.is_finite():
-        raise CodecError(path, _not_finite(value))
+        raise CodecError(_HERE, _not_finite(value))
     if value.is_zero():
         return "0"
     # The range first: adjusted() needs no context, while normalize() would overflow
     # the default one on an exponent like 1E+1000000.
     if not MIN_NUMBER_EXPONENT <= value.adjusted() <= MAX_NUMBER_EXPONENT:
-        raise CodecError(path, _OUT_OF_RANGE)
+        raise CodecError(_HERE, _OUT_OF_RANGE)
     if value.normalize(_DECIMAL_CONTEXT) != value:
-        raise CodecError(path, _TOO_PRECISE)
+        raise CodecError(_HERE, _TOO_PRECISE)
     return str(value)
 
 
-def _encode_bytes(value: bytes | bytearray | memoryview, _path: str) -> AttributeValue:
-    return {"B": bytes(value)}
+def _encode_bytes(value: bytes | bytearray | memoryview) -> _Sized:
+    blob = bytes(value)
+    return {"B": blob}, len(blob)
 
 
-def _encode_list(value: list[Any] | tuple[Any, ...], path: str) -> AttributeValue:
+def _encode_list(value: list[Any] | tuple[Any, ...]) -> _Sized:
     encoded: list[AttributeValue] = []
+    size = _LIST_OR_MAP_OVERHEAD + len(value)
     for index, element in enumerate(value):
-        element_path = f"{path}[{index}]"
-        av = _NULL if element is None else _encode(element, element_path)
-        encoded.append(_EMPTY_SET if av is None else av)
-    return {"L": encoded}
+        if type(element) is str and element.isascii():
+            encoded.append({"S": element})
+            size += len(element)
+            continue
+        if element is None:
+            encoded.append(_NULL)
+            size += 1
+            continue
+        try:
+            av, element_size = _sized(element)
+        except CodecError as exc:
+            step = f"[{index}]"
+            raise exc.under(step) from exc.__cause__
+        if av is None:
+            av, element_size = _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+        encoded.append(av)
+        size += element_size
+    return {"L": encoded}, size
 
 
-def _encode_dict(value: Mapping[Any, Any], path: str) -> AttributeValue:
+def _encode_dict(value: Mapping[Any, Any]) -> _Sized:
     encoded: Item = {}
+    size = _LIST_OR_MAP_OVERHEAD + len(value)
     for key, element in value.items():
-        name = _map_key(key, path)
-        element_path = f"{path}.{name}"
-        av = _NULL if element is None else _encode(element, element_path)
-        encoded[name] = _EMPTY_SET if av is None else av
-    return {"M": encoded}
+        if type(key) is str and key and key.isascii():  # the common key: no checks left
+            name = key
+            size += len(key)
+        else:
+            name = _map_key(key)
+            size += _text_size(name)
+        if type(element) is str and element.isascii():
+            encoded[name] = {"S": element}
+            size += len(element)
+            continue
+        if element is None:
+            encoded[name] = _NULL
+            size += 1
+            continue
+        try:
+            av, element_size = _sized(element)
+        except CodecError as exc:
+            step = f".{name}"
+            raise exc.under(step) from exc.__cause__
+        if av is None:
+            av, element_size = _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+        encoded[name] = av
+        size += element_size
+    # Two keys may name the same attribute (1 and "1"): the last one is stored.
+    if len(encoded) != len(value):
+        return {"M": encoded}, _map_size(encoded)
+    return {"M": encoded}, size
 
 
-def _map_key(key: object, path: str) -> str:
+def _map_key(key: object) -> str:
     if isinstance(key, str):
         name = key.value if isinstance(key, Enum) else key
         if not name:
             # DynamoDB refuses an empty attribute name at any depth (moto stores it wrong).
-            raise CodecError(path, "a map key cannot be empty in DynamoDB")
+            raise CodecError(_HERE, "a map key cannot be empty in DynamoDB")
         if not is_utf8(name):
-            raise CodecError(path, f"map key {_NOT_UTF8}")
+            raise CodecError(_HERE, f"map key {_NOT_UTF8}")
         return name
     if isinstance(key, Enum):
         return str(key.value)
     if isinstance(key, (int, UUID)) and not isinstance(key, bool):
         return str(key)
-    raise CodecError(path, f"map keys must be strings, got {type(key).__name__}")
+    raise CodecError(_HERE, f"map keys must be strings, got {type(key).__name__}")
 
 
-def _encode_set(value: set[Any] | frozenset[Any], path: str) -> AttributeValue | None:
+def _encode_set(value: set[Any] | frozenset[Any]) -> _Sized:
     if not value:
-        return None
+        return None, 0
     # Members are encoded like any value (an Enum as its value, a UUID as a string...),
-    # then must all be strings, all numbers or all binary.
-    encoded = [_encode(element, path) for element in value]
+    # then must all be strings, all numbers or all binary. A set's size is its members'.
+    encoded: list[AttributeValue | None] = []
+    size = 0
+    for element in value:
+        member, member_size = _sized(element)
+        encoded.append(member)
+        size += member_size
     tags = {tag for member in encoded if member is not None for tag in member}
     tag = tags.pop() if len(tags) == 1 else None
     if tag not in _SET_TAGS or any(member is None for member in encoded):
-        raise CodecError(path, "a set must hold only strings, only numbers or only bytes")
+        raise CodecError(_HERE, "a set must hold only strings, only numbers or only bytes")
     members = [member[tag] for member in encoded if member is not None]
-    _check_distinct(members, tag, path)
-    return {_SET_TAGS[tag]: members}
+    _check_distinct(members, tag)
+    return {_SET_TAGS[tag]: members}, size
 
 
 _SET_TAGS: Final = {"S": "SS", "N": "NS", "B": "BS"}
 
 
-def _check_distinct(members: list[Any], tag: str, path: str) -> None:
+def _check_distinct(members: list[Any], tag: str) -> None:
     """Refuse members equal once encoded (0.1 and Decimal("0.1")), as DynamoDB does."""
     seen: set[Any] = set()
     for member in members:
         identity = Decimal(member) if tag == "N" else member
         if identity in seen:
-            raise CodecError(path, "the set holds the same member more than once after encoding")
+            raise CodecError(_HERE, "the set holds the same member more than once after encoding")
         seen.add(identity)
 
 
-def _encode_uuid(value: UUID, _path: str) -> AttributeValue:
-    return {"S": str(value)}
+def _encode_uuid(value: UUID) -> _Sized:
+    return {"S": str(value)}, 36
 
 
-def _encode_datetime(value: dt.datetime, path: str) -> AttributeValue:
+def _encode_datetime(value: dt.datetime) -> _Sized:
     offset = value.utcoffset()
     if offset is not None and offset % _MINUTE:
         # ISO-8601 (and pydantic's parser) has no seconds in an offset; historic time
@@ -436,50 +534,53 @@ def _encode_datetime(value: dt.datetime, path: str) -> AttributeValue:
         try:
             value = value.astimezone(dt.UTC)
         except OverflowError:
-            raise CodecError(path, "the datetime is out of range once in UTC") from None
-    return {"S": value.isoformat()}
+            raise CodecError(_HERE, "the datetime is out of range once in UTC") from None
+    text = value.isoformat()
+    return {"S": text}, len(text)
 
 
 _MINUTE: Final = dt.timedelta(minutes=1)
 
 
-def _encode_date(value: dt.date, _path: str) -> AttributeValue:
-    return {"S": value.isoformat()}
+def _encode_date(value: dt.date) -> _Sized:
+    text = value.isoformat()
+    return {"S": text}, len(text)
 
 
-def _encode_time(value: dt.time, path: str) -> AttributeValue:
+def _encode_time(value: dt.time) -> _Sized:
     offset = value.utcoffset()
     if offset is not None and offset % _MINUTE:
-        raise CodecError(path, "a time whose UTC offset has seconds cannot be read back")
-    return {"S": value.isoformat()}
+        raise CodecError(_HERE, "a time whose UTC offset has seconds cannot be read back")
+    text = value.isoformat()
+    return {"S": text}, len(text)
 
 
-def _encode_secret_str(value: SecretStr, path: str) -> AttributeValue:
-    return _encode_str(value.get_secret_value(), path)
+def _encode_secret_str(value: SecretStr) -> _Sized:
+    return _encode_str(value.get_secret_value())
 
 
-def _encode_secret_bytes(value: SecretBytes, _path: str) -> AttributeValue:
-    return {"B": value.get_secret_value()}
+def _encode_secret_bytes(value: SecretBytes) -> _Sized:
+    return _encode_bytes(value.get_secret_value())
 
 
-def _encode_other(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
+def _encode_other(value: Any) -> _Sized:  # noqa: ANN401
     if isinstance(value, Enum):
-        return _encode(value.value, path)
+        return _sized(value.value)
     for kind, encoder in _ENCODERS.items():
         if isinstance(value, kind):
-            return encoder(value, path)
+            return encoder(value)
     if isinstance(value, BaseModel):
-        return _encode(value.model_dump(by_alias=True), path)
+        return _sized(value.model_dump(by_alias=True))
     try:
         plain = to_jsonable_python(value)
     except PydanticSerializationError as exc:
-        raise CodecError(path, f"{type(value).__name__} cannot be stored") from exc
+        raise CodecError(_HERE, f"{type(value).__name__} cannot be stored") from exc
     if type(plain) is type(value):
-        raise CodecError(path, f"{type(value).__name__} cannot be stored")
-    return _encode(plain, path)
+        raise CodecError(_HERE, f"{type(value).__name__} cannot be stored")
+    return _sized(plain)
 
 
-_ENCODERS: Final[dict[type, Callable[[Any, str], AttributeValue | None]]] = {
+_ENCODERS: Final[dict[type, Callable[[Any], _Sized]]] = {
     str: _encode_str,
     bool: _encode_bool,
     int: _encode_int,
@@ -661,13 +762,31 @@ def _number_size(text: str) -> int:
     """Bytes of a stored number, as DynamoDB counts them (1.2 takes 3 bytes, -1 takes 3).
 
     Digits are held in base-100 pairs, plus one byte of exponent and one more when the
-    number is negative: the layout dynalite measured on DynamoDB.
+    number is negative: the layout dynalite measured on DynamoDB. Read off the text in
+    plain notation (what the encoders write); the rest goes through `Decimal`.
     """
-    number = Decimal(text)
+    unsigned = text[1:] if text[:1] in "+-" else text
+    if "e" in unsigned or "E" in unsigned:
+        return _decimal_number_size(Decimal(text))
+    whole, _, fraction = unsigned.partition(".")
+    significant = (whole + fraction).strip("0")
+    count = len(significant)
+    if not count:
+        return 1  # zero
+    if count > MAX_NUMBER_DIGITS:
+        return _decimal_number_size(Decimal(text))
+    leading = whole.lstrip("0")
+    # The power of ten of the first significant digit, as Decimal.adjusted() gives it.
+    adjusted = len(leading) - 1 if leading else len(fraction.lstrip("0")) - len(fraction) - 1
+    # An even count of digits that starts on an even power of ten straddles one extra pair.
+    straddles = count % 2 == 0 and adjusted % 2 == 0
+    return 1 + (count + 1) // 2 + straddles + (text[0] == "-")
+
+
+def _decimal_number_size(number: Decimal) -> int:
     if number.is_zero():
         return 1
     digits = len(number.normalize(_DECIMAL_CONTEXT).as_tuple().digits)
-    # An even count of digits that starts on an even power of ten straddles one extra pair.
     straddles = digits % 2 == 0 and number.adjusted() % 2 == 0
     return 1 + (digits + 1) // 2 + straddles + number.is_signed()
 

@@ -341,12 +341,13 @@ class TableKeys:
 
     def stored(self, encoded: Item, pk: object, sk: object) -> Item:
         """An encoded model with its key under the table's names (and types checked)."""
-        key = self.encode(pk, sk)
-        if self.is_default:
-            encoded.update(key)
-            return encoded
-        encoded.pop("pk", None)
-        encoded.pop("sk", None)
+        return self.with_key(encoded, self.encode(pk, sk))
+
+    def with_key(self, encoded: Item, key: Item) -> Item:
+        """An encoded model with ``key`` (from `encode`) in place of its own pk and sk."""
+        if not self.is_default:
+            encoded.pop("pk", None)
+            encoded.pop("sk", None)
         encoded.update(key)
         return encoded
 

@@ -17,7 +17,7 @@ from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
     InvalidInputError,
     Item,
-    encode_item,
+    encode_sized_item,
     item_size,
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, named_attributes
@@ -124,13 +124,18 @@ def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
         msg = f"expected a DynamoDBBaseModel instance, got {type(item).__name__}"
         raise InvalidInputError(msg)
     pk, sk = item.pk, item.sk
-    key = table_keys.checked(pk, sk)
-    encoded = table_keys.stored(encode_item(item), pk, sk)
-    size = item_size(encoded)
+    stored_key = table_keys.encode(pk, sk)
+    encoded, size = encode_sized_item(item)
+    if not table_keys.is_default or any(
+        encoded.get(name) != value for name, value in stored_key.items()
+    ):
+        # The table stores the key under other names or types than the model: measure
+        # the item as it will be sent.
+        size = item_size(table_keys.with_key(encoded, stored_key))
     if size > MAX_ITEM_BYTES:
         msg = f"the item is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES}"
         raise InvalidInputError(msg)
-    return key, encoded
+    return (pk, sk), encoded
 
 
 def _with_conditions(

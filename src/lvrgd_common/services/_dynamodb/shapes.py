@@ -57,6 +57,7 @@ class ModelShape:
         "dropped",
         "fillers",
         "keep_extra",
+        "name_bytes",
         "names",
         "needs_transform",
         "omit_empty_set",
@@ -70,6 +71,8 @@ class ModelShape:
         self.names: dict[str, str] = {}
         # field name -> stored attribute name.
         self.stored: dict[str, str] = {}
+        # stored attribute name -> its size in UTF-8 bytes, for measuring items.
+        self.name_bytes: dict[str, int] = {}
         # field name -> reader of its stored value, only where the type needs one.
         self.readers: dict[str, Reader] = {}
         # Whether reading must rename, drop or convert anything (False for most models).
@@ -143,6 +146,8 @@ def _fill(shape: ModelShape, model_class: type[BaseModel]) -> None:
         stored = _stored_name(name, info)
         shape.names[stored] = name
         shape.stored[name] = stored
+        if stored.isascii():
+            shape.name_bytes[stored] = len(stored)
         renamed = renamed or stored != name
         annotation = info.annotation
         reader = _reader(annotation)
