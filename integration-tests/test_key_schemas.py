@@ -18,11 +18,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from boto3.dynamodb.conditions import Attr
 from pydantic import ValidationError
 
 from helpers import raw_client
 from lvrgd_common import (
+    AttributeCondition,
     DynamoDBBaseModel,
+    DynamoDBConditionalCheckError,
     DynamoDBConfig,
     DynamoDBService,
     DynamoDBValidationError,
@@ -253,6 +256,40 @@ async def test_wrong_names_in_the_config_are_refused_before_writing(
     assert "'user_id'/'SK'" in message
     assert "partition key 'PK' (S), sort key 'SK' (S)" in message
     assert await _raw_item(tables["upper"], {"PK": {"S": pk}, "SK": {"S": "a"}}) is None
+
+
+async def test_conditions_and_filters_naming_pk_or_sk_on_a_pk_sk_table_are_refused(
+    upper: DynamoDBService, tables: dict[str, DynamoDBConfig], pk: str
+) -> None:
+    """``pk`` is never stored on this table: a create-only check on it would always hold."""
+    await upper.save(Note(pk=pk, sk="a", text="first"))
+    create_only_by_field = AttributeCondition(attribute="pk", operator="not_exists")
+    with pytest.raises(DynamoDBValidationError, match="stores as 'PK'"):
+        await upper.save(Note(pk=pk, sk="a", text="overwritten"), conditions=[create_only_by_field])
+    with pytest.raises(DynamoDBValidationError, match="stores as 'SK'"):
+        await upper.delete(pk, "a", conditions=Attr("sk").eq("a"))
+    with pytest.raises(DynamoDBValidationError, match="stores as 'PK'"):
+        await upper.update(pk, "a", {"text": "x"}, conditions=Attr("pk").exists())
+    with pytest.raises(DynamoDBValidationError, match="stores as 'SK'"):
+        await upper.query_by_pk(pk, Note, filter_condition=Attr("sk").begins_with("a"))
+    with pytest.raises(DynamoDBValidationError, match="stores as 'PK'"):
+        await anext(upper.scan(Note, filter_condition=Attr("pk").eq(pk)))
+    raw = await _raw_item(tables["upper"], {"PK": {"S": pk}, "SK": {"S": "a"}})
+    assert raw is not None
+    assert raw["text"] == {"S": "first"}
+    # The stored names work as they should.
+    create_only = AttributeCondition(attribute="PK", operator="not_exists")
+    with pytest.raises(DynamoDBConditionalCheckError):
+        await upper.save(Note(pk=pk, sk="a", text="overwritten"), conditions=[create_only])
+
+
+async def test_a_condition_on_sk_on_a_table_without_a_sort_key_is_refused(
+    hash_only: DynamoDBService, pk: str
+) -> None:
+    await hash_only.save(Profile(pk=pk, name="Ada"))
+    with pytest.raises(DynamoDBValidationError, match="no sort key"):
+        await hash_only.delete(pk, None, conditions=Attr("sk").not_exists())
+    assert await hash_only.get_one(pk, None, Profile) == Profile(pk=pk, name="Ada")
 
 
 @pytest.mark.needs("transactions")

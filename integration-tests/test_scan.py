@@ -25,6 +25,7 @@ from lvrgd_common import (
     DynamoDBService,
     LoggingService,
 )
+from lvrgd_common.testing import create_table, delete_table
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -190,3 +191,27 @@ def _library_tasks(tasks: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
         if code is not None and "lvrgd_common" in code.co_filename:
             found.add(task)
     return found
+
+
+class Blob(DynamoDBBaseModel):
+    sk: bytes  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["lean", "botocore"])
+async def test_a_table_with_a_binary_sort_key_scans_page_by_page(
+    base_config: DynamoDBConfig,
+    fast_path: bool,  # noqa: FBT001 - the parameter of the test
+) -> None:
+    """Each page's LastEvaluatedKey goes back as the bytes it stands for, on either path."""
+    settings = base_config.model_copy(
+        update={"table_name": f"{base_config.table_name}-blob", "fast_path": fast_path}
+    )
+    await create_table(settings, sort_key_type="B")
+    try:
+        blobs = [Blob(pk=f"B#{n % 3}", sk=bytes([n, 255 - n])) for n in range(25)]
+        async with DynamoDBService(LoggingService(), settings) as service:
+            await service.batch_write(blobs)
+            found = [blob async for blob in service.scan(Blob, page_size=4)]
+    finally:
+        await delete_table(settings)
+    assert sorted(found, key=lambda b: (b.pk, b.sk)) == sorted(blobs, key=lambda b: (b.pk, b.sk))

@@ -5,6 +5,7 @@ import pytest
 from lvrgd_common import (
     DynamoDBBaseModel,
     DynamoDBService,
+    DynamoDBServiceError,
     DynamoDBValidationError,
     SortKeyCondition,
 )
@@ -170,3 +171,28 @@ async def test_index_keys_are_read_once_and_unknown_indexes_listed(
         await service.query_by_pk("G", Row, index_name="nope")
     with pytest.raises(DynamoDBValidationError, match="consistent reads"):
         await service.query_by_pk("G", Row, index_name="gsi1", consistent_read=True)
+
+
+async def test_a_server_repeating_its_start_key_stops_the_walk(
+    service: DynamoDBService, fake: FakeDynamoDB
+) -> None:
+    """A LastEvaluatedKey equal to the ExclusiveStartKey sent would loop forever."""
+    stuck = {"pk": {"S": "P"}, "sk": {"S": "007"}}
+    answered = 0
+
+    def answer(_request: dict[str, Any]) -> dict[str, Any]:
+        nonlocal answered
+        answered += 1
+        assert answered < 10, "the walk did not stop"
+        return {"Items": [], "Count": 0, "ScannedCount": 0, "LastEvaluatedKey": stuck}
+
+    fake.on("query", answer)
+    fake.on("scan", answer)
+    with pytest.raises(DynamoDBServiceError, match="same page forever"):
+        _ = [row async for row in service.iter_query("P", Row)]
+    assert len(fake.requests("query")) == 2  # the first page, then the same key once
+    with pytest.raises(DynamoDBServiceError, match="same page forever"):
+        _ = [row async for row in service.scan(Row)]
+    assert len(fake.requests("scan")) == 2
+    with pytest.raises(DynamoDBServiceError, match="same page forever"):
+        await service.count("P")

@@ -33,17 +33,15 @@ from examples.fastapi_app.schemas import (
     account_pk,
     account_sk,
 )
+from examples.http_statuses import error_headers, status_of
 from lvrgd_common import (
     AttributeCondition,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBConfig,
-    DynamoDBItemNotFoundError,
     DynamoDBService,
     DynamoDBServiceError,
-    DynamoDBTableNotFoundError,
     DynamoDBTransactionError,
-    DynamoDBUnavailableError,
     DynamoDBValidationError,
     LoggerProtocol,
     LoggingService,
@@ -62,57 +60,18 @@ MAX_LIMIT: Final = 100
 CREATE_ONLY: Final = AttributeCondition(attribute="pk", operator="not_exists")
 _jitter = random.Random()  # noqa: S311 - retry jitter, not security
 
-# First match wins; any other library error is a fault of this service: 500.
-ERROR_STATUSES: Final[tuple[tuple[type[DynamoDBServiceError], HTTPStatus, str], ...]] = (
-    (DynamoDBItemNotFoundError, HTTPStatus.NOT_FOUND, "not found"),
-    (
-        DynamoDBConditionalCheckError,
-        HTTPStatus.CONFLICT,
-        "the item already exists or was changed meanwhile",
-    ),
-    (
-        DynamoDBTransactionError,
-        HTTPStatus.CONFLICT,
-        "a concurrent change got in the way; read again and retry",
-    ),
-    (
-        DynamoDBValidationError,
-        HTTPStatus.UNPROCESSABLE_ENTITY,
-        "the request was rejected as invalid",
-    ),
-    (
-        DynamoDBBatchOperationError,
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        "some items were not written; retry later",
-    ),
-    (
-        DynamoDBUnavailableError,
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        "storage is unavailable; retry later",
-    ),
-    (
-        DynamoDBTableNotFoundError,
-        HTTPStatus.SERVICE_UNAVAILABLE,
-        "storage is not ready; retry later",
-    ),
-)
-
 routes = web.RouteTableDef()
 M = TypeVar("M", bound=BaseModel)
 
 
 def json_error(code: HTTPStatus, detail: str, **extra: object) -> web.Response:
     """``{"detail": ...}`` as the FastAPI example answers; a 503 says when to retry."""
-    headers = {"Retry-After": "1"} if code == HTTPStatus.SERVICE_UNAVAILABLE else None
-    return web.json_response({"detail": detail, **extra}, status=code, headers=headers)
+    return web.json_response({"detail": detail, **extra}, status=code, headers=error_headers(code))
 
 
 def error_response(exc: DynamoDBServiceError) -> web.Response:
     """The HTTP answer for one of the library's errors."""
-    for error_class, code, detail in ERROR_STATUSES:
-        if isinstance(exc, error_class):
-            return json_error(code, detail)
-    return json_error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
+    return json_error(*status_of(exc))
 
 
 @web.middleware

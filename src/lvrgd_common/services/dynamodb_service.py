@@ -645,6 +645,7 @@ class DynamoDBService:
             request = scan_request(
                 self._table,
                 index_name,
+                table_keys=table_keys,
                 is_global=keys.is_global,
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,

@@ -45,6 +45,8 @@ __all__ = [
     "TRANSLATED_ERRORS",
     "ErrorRoom",
     "InvalidInputError",
+    "ServerFaultError",
+    "check_progress",
     "describe_table",
     "is_key_schema_mismatch",
     "raised_by_client",
@@ -54,6 +56,26 @@ __all__ = [
 
 class InvalidInputError(ValueError):
     """Input the service must refuse before sending; it becomes a validation error."""
+
+
+class ServerFaultError(RuntimeError):
+    """The server answered what DynamoDB never does; the operation stops with this reason."""
+
+
+def check_progress(sent: object, answered: object) -> None:
+    """Refuse a page whose next start key is the one it was asked for.
+
+    Reading on would ask for the same page forever. Both keys are in sendable form.
+
+    Raises:
+        ServerFaultError: The key did not move.
+    """
+    if answered is not None and answered == sent:
+        msg = (
+            "the server answered the ExclusiveStartKey it was sent as LastEvaluatedKey; "
+            "stopping instead of reading the same page forever"
+        )
+        raise ServerFaultError(msg)
 
 
 class ErrorRoom:
@@ -83,6 +105,11 @@ class ErrorRoom:
             )
             log.__exit__(DynamoDBValidationError, error, traceback)
             raise error from exc
+        if isinstance(exc, ServerFaultError):
+            log = self.log
+            fault = DynamoDBServiceError(operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc))
+            log.__exit__(DynamoDBServiceError, fault, traceback)
+            raise fault from exc
         self.log.__exit__(exc_type, exc, traceback)
 
 

@@ -41,6 +41,7 @@ __all__ = [
     "check_conditions",
     "check_filter",
     "condition_attributes",
+    "named_attributes",
 ]
 
 Conditions: TypeAlias = "ConditionBase | Iterable[AttributeCondition | ConditionBase]"
@@ -213,6 +214,21 @@ def check_conditions(conditions: object) -> list[AttributeCondition | ConditionB
     return checked
 
 
+def named_attributes(conditions: Conditions) -> set[str]:
+    """The top-level attributes the conditions name.
+
+    Raises:
+        InvalidInputError: Not conditions, or an ill-formed attribute path.
+    """
+    names: set[str] = set()
+    for condition in check_conditions(conditions):
+        if isinstance(condition, ConditionBase):
+            names |= condition_attributes(condition)
+        else:
+            names.add(condition.attribute)
+    return names
+
+
 def check_filter(condition: object) -> ConditionBase:
     """``condition`` as a boto3 condition to filter by, its attribute paths checked.
 
@@ -242,8 +258,11 @@ def condition_attributes(condition: ConditionBase) -> set[str]:
             found |= condition_attributes(part)
         elif isinstance(part, AttributeBase):
             name = part.name
-            if not isinstance(name, str) or not name or not is_utf8(name):
-                msg = f"a condition names an empty or invalid attribute: {name!r}"
+            if not isinstance(name, str) or not name:
+                msg = f"a condition names an empty attribute: {name!r}"
+                raise InvalidInputError(msg)
+            if not is_utf8(name):
+                msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
                 raise InvalidInputError(msg)
             if not _PATH.fullmatch(name):
                 msg = f"attribute path {name!r} has an empty step (write 'a.b' or 'a[0]')"

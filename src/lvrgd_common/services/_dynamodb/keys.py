@@ -30,7 +30,7 @@ from lvrgd_common.services._dynamodb.codec import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Collection, Mapping
 
     from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
@@ -263,6 +263,27 @@ class TableKeys:
             if self.sort_type:
                 sort += f" ({self.sort_type})"
         return f"the table's key schema is {partition}, {sort}"
+
+    def check_stored_names(self, names: Collection[str], where: str) -> None:
+        """Refuse ``pk``/``sk`` in a condition or filter where the table renames the keys.
+
+        Such a name is never stored, so the check would silently hold (a create-only save
+        would overwrite) or never match.
+
+        Raises:
+            InvalidInputError: ``names`` holds a model key field the table renames.
+        """
+        for field, stored in zip(DEFAULT_NAMES, (self.partition_name, self.sort_name), strict=True):
+            if field not in names or field == stored:
+                continue
+            if stored is None:
+                msg = f"{where} names {field!r}, but the table has no sort key ({self.schema})"
+            else:
+                msg = (
+                    f"{where} names {field!r}, which this table stores as {stored!r}: "
+                    f"conditions and filters name stored attributes, so write {stored!r}"
+                )
+            raise InvalidInputError(msg)
 
     def needs_schema(self, *values: object) -> bool:
         """Whether DescribeTable must be read before these key values can be checked.

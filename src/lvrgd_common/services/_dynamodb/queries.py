@@ -19,6 +19,7 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
 )
+from lvrgd_common.services._dynamodb.errors import check_progress
 from lvrgd_common.services._dynamodb.expressions import (
     ExpressionBuilder,
     KeyRange,
@@ -241,8 +242,10 @@ class QueryPlan:
         if condition is None:
             return None
         checked = check_filter(condition)
+        attributes = condition_attributes(checked)
+        self.table_keys.check_stored_names(attributes, "a query's filter_condition")
         keys = {self.keys.hash_name, self.keys.range_name} - {None}
-        named = sorted(condition_attributes(checked) & keys)
+        named = sorted(attributes & keys)
         if named:
             # DynamoDB refuses these after the request is sent; say so before.
             msg = (
@@ -354,7 +357,9 @@ async def walk(
             response = await send(call)
             seen += response.get("Count", 0)
             yield response
-            exclusive_start = sendable_key(response.get("LastEvaluatedKey"))
+            next_start = sendable_key(response.get("LastEvaluatedKey"))
+            check_progress(exclusive_start, next_start)
+            exclusive_start = next_start
             if total is not None and seen >= total:
                 return
             if exclusive_start is None:

@@ -20,7 +20,7 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_sized_item,
     item_size,
 )
-from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder
+from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, named_attributes
 from lvrgd_common.services._dynamodb.keys import Key, TableKeys
 from lvrgd_common.services._dynamodb.updates import plan_updates, version_change
 
@@ -141,9 +141,12 @@ def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
 def _with_conditions(
     request: dict[str, Any],
     builder: ExpressionBuilder,
+    table_keys: TableKeys,
     conditions: Conditions,
     required: Sequence[str] = (),
 ) -> dict[str, Any]:
+    if conditions:
+        table_keys.check_stored_names(named_attributes(conditions), "a condition")
     clauses = [*required, *builder.conditions(conditions)]
     if clauses:
         request["ConditionExpression"] = " AND ".join(clauses)
@@ -234,7 +237,11 @@ def unprocessed_get_keys(
 
 
 def put_request(
-    table: str, item: Item, conditions: Conditions = (), expected_version: int | None = None
+    table: str,
+    table_keys: TableKeys,
+    item: Item,
+    conditions: Conditions = (),
+    expected_version: int | None = None,
 ) -> dict[str, Any]:
     """A Put (PutItem or transaction entry) of an encoded item.
 
@@ -242,7 +249,8 @@ def put_request(
     """
     builder = ExpressionBuilder()
     required = [] if expected_version is None else [_version_check(builder, expected_version)]
-    return _with_conditions({"TableName": table, "Item": item}, builder, conditions, required)
+    request = {"TableName": table, "Item": item}
+    return _with_conditions(request, builder, table_keys, conditions, required)
 
 
 def save_request(
@@ -258,14 +266,14 @@ def save_request(
     """
     if not isinstance(item, VersionedModel):
         _, encoded = encoded_item(item, table_keys)
-        return item, put_request(table, encoded, conditions)
+        return item, put_request(table, table_keys, encoded, conditions)
     expected = item.version
     if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
         msg = f"version must be a whole number >= 0, got {expected!r}"
         raise InvalidInputError(msg)
     saved = item.model_copy(update={VERSION_FIELD: expected + 1})
     _, encoded = encoded_item(saved, table_keys)
-    return saved, put_request(table, encoded, conditions, expected)
+    return saved, put_request(table, table_keys, encoded, conditions, expected)
 
 
 def check_unversioned(item: object) -> None:
@@ -283,7 +291,7 @@ def delete_request(
 ) -> dict[str, Any]:
     """A Delete of one key."""
     request = {"TableName": table, "Key": table_keys.encode(*key)}
-    return _with_conditions(request, ExpressionBuilder(), conditions)
+    return _with_conditions(request, ExpressionBuilder(), table_keys, conditions)
 
 
 def update_request(
@@ -326,7 +334,7 @@ def update_request(
     required = [f"attribute_exists({builder.name(table_keys.partition_name)})"]
     if expected is not None:
         required.append(_version_check(builder, expected))
-    return _with_conditions(request, builder, conditions, required)
+    return _with_conditions(request, builder, table_keys, conditions, required)
 
 
 def is_guarded(updates: object, conditions: Conditions, model_class: object) -> bool:

@@ -14,12 +14,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from lvrgd_common.services._dynamodb.codec import InvalidInputError
-from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, check_filter
+from lvrgd_common.services._dynamodb.errors import check_progress
+from lvrgd_common.services._dynamodb.expressions import (
+    ExpressionBuilder,
+    check_filter,
+    condition_attributes,
+)
+from lvrgd_common.services._dynamodb.keys import sendable_key
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 
     from lvrgd_common.services._dynamodb.codec import Item
+    from lvrgd_common.services._dynamodb.keys import TableKeys
 
 __all__ = [
     "MAX_TOTAL_SEGMENTS",
@@ -72,6 +79,7 @@ def scan_request(
     table: str,
     index_name: str | None,
     *,
+    table_keys: TableKeys,
     is_global: bool,
     consistent_read: bool,
     filter_condition: object,
@@ -94,7 +102,9 @@ def scan_request(
         request["Limit"] = page_size
     if filter_condition is not None:
         builder = ExpressionBuilder()
-        request["FilterExpression"] = builder.condition(check_filter(filter_condition))
+        checked = check_filter(filter_condition)
+        table_keys.check_stored_names(condition_attributes(checked), "a scan's filter_condition")
+        request["FilterExpression"] = builder.condition(checked)
         builder.apply(request)
     return request
 
@@ -162,7 +172,8 @@ async def _walk(
     while True:
         response = await send(request)
         yield response.get("Items", [])
-        start = response.get("LastEvaluatedKey")
+        start = sendable_key(response.get("LastEvaluatedKey"))
         if start is None:
             return
+        check_progress(request.get("ExclusiveStartKey"), start)
         request = {**request, "ExclusiveStartKey": start}
