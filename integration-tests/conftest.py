@@ -63,15 +63,6 @@ BACKEND_LACKS: dict[str, dict[str, str]] = {
         "exact_item_size_limit": "moto refuses items over 405,000 bytes by its own count "
         "(DynamoDB's limit is 409,600 bytes)",
         "killable_server": KILLABLE_REASON,
-        "atomic_writes": (
-            "moto's server applies concurrent writes to one item without a lock: of 100"
-            " concurrent atomic increments some are lost; the test runs on dynalite"
-        ),
-        "isolated_transactions": (
-            "a cancelled TransactWriteItems restores a copy of the whole table taken when it"
-            " started, undoing writes that concurrent requests committed meanwhile; run it"
-            " with --backend env (make integration-env) against DynamoDB Local or AWS"
-        ),
     },
     "dynalite": {
         "time_to_live": "dynalite has no UpdateTimeToLive (it answers UnknownOperationException)",

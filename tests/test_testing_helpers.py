@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import importlib.util
+import io
 import sys
+import threading
+import time
 from typing import Any
 
 import pytest
 
+from lvrgd_common._moto_server import OneAtATime
 from lvrgd_common.testing import LocalServer, free_port, moto_server
 
 
@@ -29,3 +33,39 @@ def test_moto_server_without_moto_names_the_extra(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(importlib.util, "find_spec", without_moto)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'lvrgd-common\[testing\]'"):
         moto_server()
+
+
+def test_moto_handles_one_request_at_a_time_after_reading_its_body() -> None:
+    """Threads serve connections; inside moto there is never more than one request."""
+    inside, most, bodies = 0, 0, []
+    entered = threading.Event()
+    count_lock = threading.Lock()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        nonlocal inside, most
+        with count_lock:
+            inside += 1
+            most = max(most, inside)
+        entered.set()
+        time.sleep(0.01)  # long enough for the other threads to try to get in
+        bodies.append(environ["wsgi.input"].read())
+        with count_lock:
+            inside -= 1
+        start_response("200 OK", [])
+        return [b"done"]
+
+    served = OneAtATime(app)
+
+    def request(n: int) -> None:
+        body = f"request {n}".encode()
+        environ = {"CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body)}
+        assert served(environ, lambda *_: None) == [b"done"]
+
+    threads = [threading.Thread(target=request, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert entered.is_set()
+    assert most == 1
+    assert sorted(bodies) == sorted(f"request {n}".encode() for n in range(8))

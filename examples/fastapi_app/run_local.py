@@ -6,9 +6,8 @@ For development only: it starts moto on a free loopback port, creates the table 
 `lvrgd_common.testing.create_table`, serves until Ctrl-C, and then stops moto (the data
 goes with it). Open http://127.0.0.1:8000/docs to try the endpoints.
 
-moto does not isolate transactions: a cancelled TransactWriteItems restores a copy of the
-whole table, undoing writes that concurrent requests committed meanwhile, so concurrent
-transfers can lose money here. Try concurrency against DynamoDB Local or AWS instead.
+`moto_server()` lets one request at a time into moto (its backends are not thread-safe),
+so concurrent transfers and counters behave here as on DynamoDB.
 """
 
 import argparse
@@ -41,10 +40,6 @@ def main() -> None:
         )
         asyncio.run(create_table(config))
         print(f"moto on {server.endpoint_url}, table {config.table_name!r} created")
-        print(
-            "note: moto does not isolate transactions; concurrent transfers can lose"
-            " updates here (use DynamoDB Local or AWS to try concurrency)"
-        )
         uvicorn.run(create_app(config), host="127.0.0.1", port=args.port)
 
 

@@ -157,7 +157,9 @@ def moto_server(host: str = _LOOPBACK, port: int | None = None) -> LocalServer:
     """Moto's DynamoDB-compatible server (``moto[server]``) in a subprocess.
 
     Use it as a context manager, or call ``start()`` and ``stop()``. Moto comes with
-    ``pip install 'lvrgd-common[testing]'``.
+    ``pip install 'lvrgd-common[testing]'``. Connections are served concurrently, but moto
+    handles one request at a time (`lvrgd_common._moto_server`): its backends are not
+    thread-safe, and concurrent requests to a plain ``moto_server`` can lose writes.
 
     Raises:
         ModuleNotFoundError: moto's server is not installed (the message names the extra).
@@ -170,7 +172,7 @@ def moto_server(host: str = _LOOPBACK, port: int | None = None) -> LocalServer:
         )
         raise ModuleNotFoundError(msg, name=missing[0])
     port = port or free_port(host)
-    command = [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)]
+    command = [sys.executable, "-m", "lvrgd_common._moto_server", "-H", host, "-p", str(port)]
     return LocalServer("moto server", command, host, port)
 
 
