@@ -37,6 +37,9 @@ def cpu_seconds() -> float:
 async def run_scaling(config: DynamoDBConfig, sizes: tuple[int, ...] = SIZES) -> dict[str, Any]:
     """Per-item client CPU of ``batch_write`` and of an ``iter_query`` walk, per size."""
     runs: list[dict[str, Any]] = []
+    # operation_timeout bounds a whole operation: 100,000 items in one batch_write take
+    # longer than the default 10 s against a single-threaded local server.
+    config = config.model_copy(update={"operation_timeout": 900.0})
     async with DynamoDBService(LoggingService(), config) as service:
         for size in sizes:
             pk = scale_partition(size)
