@@ -78,6 +78,13 @@ def check_progress(sent: object, answered: object) -> None:
         raise ServerFaultError(msg)
 
 
+# Refused input and impossible answers leave a public call as the service's errors.
+_LEAVES_AS: Final[tuple[tuple[type[Exception], type[DynamoDBServiceError]], ...]] = (
+    (InvalidInputError, DynamoDBValidationError),
+    (ServerFaultError, DynamoDBServiceError),
+)
+
+
 class ErrorRoom:
     """The context of one public call: its errors leave as the service's, then are logged.
 
@@ -98,18 +105,12 @@ class ErrorRoom:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if isinstance(exc, InvalidInputError):
-            log = self.log
-            error = DynamoDBValidationError(
-                operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc)
-            )
-            log.__exit__(DynamoDBValidationError, error, traceback)
-            raise error from exc
-        if isinstance(exc, ServerFaultError):
-            log = self.log
-            fault = DynamoDBServiceError(operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc))
-            log.__exit__(DynamoDBServiceError, fault, traceback)
-            raise fault from exc
+        for raised, leaves_as in _LEAVES_AS:
+            if isinstance(exc, raised):
+                log = self.log
+                error = leaves_as(operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc))
+                log.__exit__(leaves_as, error, traceback)
+                raise error from exc
         self.log.__exit__(exc_type, exc, traceback)
 
 
