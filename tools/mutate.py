@@ -132,6 +132,28 @@ MUTATIONS = (
         ("tests/test_lean_transport.py",),
     ),
     Mutation(
+        "the HTTP client reuses a connection the server asked to close",
+        SRC / "_dynamodb" / "http11.py",
+        'if headers.get("connection", "").lower() == "close"',
+        "if False",
+        ("tests/test_http11.py",),
+    ),
+    Mutation(
+        "a cancelled request leaves its connection to the next one",
+        SRC / "_dynamodb" / "http11.py",
+        "                self._open.discard(connection)\n                connection.close()\n"
+        "                raise",
+        "                self._idle.append(connection)\n                raise",
+        ("tests/test_http11.py",),
+    ),
+    Mutation(
+        "the HTTP client opens more connections than max_pool_connections",
+        SRC / "_dynamodb" / "http11.py",
+        "self._slots = asyncio.Semaphore(limit)",
+        "self._slots = asyncio.Semaphore(limit + 10)",
+        ("tests/test_http11.py",),
+    ),
+    Mutation(
         "open() fails without aclose()",
         SRC / "_dynamodb" / "client.py",
         '        await stack.aclose()\n        raise translate_error(exc, "open") from exc',

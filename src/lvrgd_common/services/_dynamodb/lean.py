@@ -1,4 +1,4 @@
-"""The lean request path: DynamoDB's item operations as signed JSON posts over aiohttp.
+"""The lean request path: DynamoDB's item operations as signed JSON posts.
 
 botocore spends most of a small request's client CPU outside the network: the service
 model walk, event hooks, endpoint rules and header assembly. DynamoDB's protocol is one
@@ -10,8 +10,9 @@ JSON POST per call, and the codec already builds the wire's AttributeValue form,
   codec's decoder accepts);
 - signed with the library's SigV4 signer (`signing.sign_post`) on aioboto3's credentials,
   frozen per attempt so refreshable ones are refreshed as botocore does;
-- posted on an aiohttp session of its own, pooled by ``max_pool_connections``, with
-  ``connect_timeout`` and ``read_timeout``;
+- posted on keep-alive connections of its own (`http11.HttpPool`), at most
+  ``max_pool_connections``, with ``connect_timeout`` and ``read_timeout``; through an
+  aiohttp session when the environment names a proxy for the endpoint;
 - ``x-amz-crc32`` verified; an error answer becomes botocore's ``ClientError`` (code from
   ``__type``) and a transport failure botocore's connection error of the same kind, so the
   service translates both through its one error table;
@@ -54,6 +55,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from yarl import URL
 
+from lvrgd_common.services._dynamodb.http11 import HttpPool
 from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
 from lvrgd_common.services._dynamodb.tuning import USER_AGENT
 
@@ -169,28 +171,43 @@ class LeanTransport:
         self._sleep = sleep
         self.quota = RetryQuota()
         self.keys = SigningKeys()
-        ssl_context: ssl.SSLContext | bool = True
-        if url.scheme == "https":
-            ssl_context = ssl.create_default_context(cafile=ca_bundle)
-        self._http = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=config.max_pool_connections, ssl=ssl_context),
-            timeout=aiohttp.ClientTimeout(
-                total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
-            ),
-            # botocore asks for the body as is (the checksum is over those bytes).
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent",),
-            # With trust_env, aiohttp looks the proxy and .netrc up in a thread for every
-            # request (two thread hand-offs, a sixth of a GetItem's CPU); the environment's
-            # proxy for the endpoint is read once here instead, as botocore honours it.
-            trust_env=False,
-        )
         self._proxy = _environment_proxy(url)
+        tls = ssl.create_default_context(cafile=ca_bundle) if url.scheme == "https" else None
+        # Without a proxy the posts go on the lean path's own HTTP/1.1 client; through a
+        # proxy, on aiohttp's, which speaks to proxies.
+        self._pool: HttpPool | None = None
+        self._http: aiohttp.ClientSession | None = None
+        if self._proxy is None:
+            self._pool = HttpPool(
+                self._request_url,
+                limit=config.max_pool_connections,
+                connect_timeout=config.connect_timeout,
+                read_timeout=config.read_timeout,
+                ssl_context=tls,
+            )
+        else:
+            self._http = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=config.max_pool_connections, ssl=tls if tls is not None else True
+                ),
+                timeout=aiohttp.ClientTimeout(
+                    total=None, sock_connect=config.connect_timeout, sock_read=config.read_timeout
+                ),
+                # botocore asks for the body as is (the checksum is over those bytes).
+                auto_decompress=False,
+                skip_auto_headers=("User-Agent",),
+                # The proxy is read once above; with trust_env aiohttp would look it (and
+                # .netrc) up in a thread for every request.
+                trust_env=False,
+            )
 
     async def aclose(self) -> None:
         """Close the HTTP session and its connections; forget the signing keys."""
         self.keys.clear()
-        await self._http.close()
+        if self._pool is not None:
+            self._pool.close()
+        if self._http is not None:
+            await self._http.close()
 
     async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
         """The parsed response of ``api``; raises as the aioboto3 client would."""
@@ -273,7 +290,15 @@ class LeanTransport:
         self, headers: dict[str, str], body: bytes
     ) -> tuple[int, str, dict[str, str], bytes]:
         """``(status, reason, headers, body)``; transport failures as botocore's errors."""
+        if self._pool is not None:
+            return await self._pool.post(headers, body)
+        return await self._proxied_post(headers, body)
+
+    async def _proxied_post(
+        self, headers: dict[str, str], body: bytes
+    ) -> tuple[int, str, dict[str, str], bytes]:
         url = self._url
+        assert self._http is not None  # noqa: S101 - set whenever there is a proxy
         try:
             async with self._http.post(
                 self._request_url, data=body, headers=headers, proxy=self._proxy

@@ -44,6 +44,7 @@ __all__ = [
     "SIGNATURE_VERSION",
     "FastSigV4Auth",
     "SigningKeys",
+    "host_header",
     "sign_post",
     "signature_version",
 ]
@@ -105,12 +106,18 @@ def signature_version() -> str | None:
 def _url_parts(url: str) -> tuple[str, str, str]:
     """``(host header, canonical URI, query)`` of an endpoint URL."""
     parts = urlsplit(url)
+    return host_header(url), quote(normalize_url_path(parts.path), safe="/~"), parts.query
+
+
+def host_header(url: str) -> str:
+    """The ``Host`` header of a request to ``url``, as signed (no port when the default)."""
+    parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:  # an IPv6 literal, which urlsplit returns without its brackets
         host = f"[{host}]"
     if parts.port is not None and parts.port != _DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}:{parts.port}"
-    return host, quote(normalize_url_path(parts.path), safe="/~"), parts.query
+    return host
 
 
 def _hmac(key: bytes, message: str) -> bytes:

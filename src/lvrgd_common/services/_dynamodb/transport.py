@@ -5,7 +5,7 @@ the exception of the failed request (botocore's ``ClientError`` for an AWS error
 connection errors for a transport failure), which the service's one door translates.
 
 - `ClientTransport`: the aioboto3 client, every request through botocore's pipeline;
-- `lean.LeanTransport`: the item operations as plain JSON over aiohttp, the rest through
+- `lean.LeanTransport`: the item operations as plain signed JSON posts, the rest through
   the client.
 
 `open_transport` picks one from ``DynamoDBConfig.fast_path``; nothing above it knows which.
