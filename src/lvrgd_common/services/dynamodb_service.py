@@ -36,6 +36,7 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
 )
+from lvrgd_common.services._dynamodb.collector import collector_paused
 from lvrgd_common.services._dynamodb.cursors import decode_cursor, encode_cursor, query_scope
 from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
@@ -736,12 +737,13 @@ class DynamoDBService:
         # Items are decoded response by response, so raw ones do not pile up for the
         # garbage collector to scan on a long walk.
         async for response in walk(self._sender(op, "query"), plan, start=start, total=total):
-            for entry in response.get("Items", []):
-                if limit is not None and len(items) == limit:
-                    next_key = plan.cursor_of(last) if last is not None else None
-                    break
-                items.append(_decode(op, plan.table_keys, entry, reader))
-                last = entry
+            with collector_paused():
+                for entry in response.get("Items", []):
+                    if limit is not None and len(items) == limit:
+                        next_key = plan.cursor_of(last) if last is not None else None
+                        break
+                    items.append(_decode(op, plan.table_keys, entry, reader))
+                    last = entry
         op.fields["count"] = len(items)
         next_cursor = None
         if next_key is not None:
@@ -917,10 +919,10 @@ class DynamoDBService:
             reader = reader_of(model_class)
             table_keys = await self._table_keys(op, *key_values(keys))
             unique = list(dict.fromkeys(check_keys(table_keys, keys)))
-            # Each response is decoded as it arrives, so its raw items die young instead of
-            # piling up for Python's collector to scan (a full collection cost about a
-            # quarter of a 5,000-key batch_get). An item that does not fit is kept raw and
-            # raises below, in key order, as if all were decoded at the end.
+            # Each response is decoded as it arrives, with the collector held off, so its
+            # raw items die young instead of piling up for Python's collector to scan
+            # (`collector_paused`). An item that does not fit is kept raw and raises
+            # below, in key order, as if all were decoded at the end.
             found: dict[Key, Any] = {}
             unfit: dict[Key, Item] = {}
             table = self._table
@@ -928,13 +930,14 @@ class DynamoDBService:
             async def send(chunk: list[Key]) -> list[Key]:
                 body = batch_get_request(table, table_keys, chunk, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
-                for raw in response.get("Responses", {}).get(table, []):
-                    key = table_keys.key_of(raw)
-                    try:
-                        found[key] = reader.decode(table_keys.loaded(raw))
-                    except UnfitItemError:
-                        unfit[key] = raw
-                return unprocessed_get_keys(response, table, table_keys)
+                with collector_paused():
+                    for raw in response.get("Responses", {}).get(table, []):
+                        key = table_keys.key_of(raw)
+                        try:
+                            found[key] = reader.decode(table_keys.loaded(raw))
+                        except UnfitItemError:
+                            unfit[key] = raw
+                    return unprocessed_get_keys(response, table, table_keys)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
             given = {key: key for key in unique}

@@ -55,6 +55,7 @@ from botocore.exceptions import (
 from botocore.parsers import ResponseParserError
 from yarl import URL
 
+from lvrgd_common.services._dynamodb.collector import collector_paused
 from lvrgd_common.services._dynamodb.http11 import HttpPool
 from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
 from lvrgd_common.services._dynamodb.tuning import USER_AGENT
@@ -272,7 +273,8 @@ class LeanTransport:
         metadata = {"RequestId": answer_headers.get("x-amzn-requestid"), "HTTPStatusCode": status}
         if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
             try:
-                parsed = orjson.loads(content) if content else {}
+                with collector_paused():
+                    parsed = orjson.loads(content) if content else {}
             except orjson.JSONDecodeError as exc:
                 raise ResponseParserError(str(exc)) from exc
             if not isinstance(parsed, dict):
