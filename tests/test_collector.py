@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import pytest
 from aiobotocore.credentials import AioCredentials
-from pydantic import field_validator
+from pydantic import field_serializer, field_validator
 
 from lvrgd_common import DynamoDBBaseModel, DynamoDBConfig
 from lvrgd_common.services._dynamodb import lean
@@ -127,4 +127,23 @@ async def test_a_query_page_is_decoded_with_the_collector_held_off(
     page = await service.query_by_pk("P", Watched)
     assert [model.n for model in page.items] == list(range(5))
     assert seen == [False] * 5
+    assert gc.isenabled()
+
+
+class Dumped(DynamoDBBaseModel):
+    n: int
+
+    @field_serializer("n")
+    def note_the_collector(self, value: int) -> int:
+        seen.append(gc.isenabled())
+        return value
+
+
+async def test_batch_write_encodes_its_items_with_the_collector_held_off(
+    service: DynamoDBService, fake: FakeDynamoDB
+) -> None:
+    fake.on("batch_write_item", lambda _request: {})
+    await service.batch_write([Dumped(pk="P", sk=f"{n:03d}", n=n) for n in range(30)])
+    assert len(fake.requests("batch_write_item")) == 2
+    assert seen == [False] * 30
     assert gc.isenabled()

@@ -816,10 +816,13 @@ class DynamoDBService:
             keys = await self._table_keys(op, *values)
             encoded: dict[Key, Item] = {}
             originals: dict[Key, DynamoDBBaseModel] = {}
-            for item in items:
-                check_unversioned(item)
-                key, encoded[key] = encoded_item(item, keys)
-                originals[key] = item
+            # Encoded in one go, the collector held off: it would scan the growing set of
+            # encoded items again and again while it grows (`collector_paused`).
+            with collector_paused():
+                for item in items:
+                    check_unversioned(item)
+                    key, encoded[key] = encoded_item(item, keys)
+                    originals[key] = item
             await self._write_batches(
                 op,
                 keys,
