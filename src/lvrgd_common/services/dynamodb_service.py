@@ -67,6 +67,7 @@ from lvrgd_common.services._dynamodb.requests import (
     delete_entry,
     delete_request,
     encoded_item,
+    encoded_keys,
     get_request,
     is_guarded,
     key_values,
@@ -921,7 +922,8 @@ class DynamoDBService:
         with self._operation("batch_get", keys=len(keys)) as op:
             reader = reader_of(model_class)
             table_keys = await self._table_keys(op, *key_values(keys))
-            unique = list(dict.fromkeys(check_keys(table_keys, keys)))
+            stored_keys = encoded_keys(table_keys, keys)
+            unique = list(stored_keys)
             # Each response is decoded as it arrives, with the collector held off, so its
             # raw items die young instead of piling up for Python's collector to scan
             # (`collector_paused`). An item that does not fit is kept raw and raises
@@ -931,7 +933,8 @@ class DynamoDBService:
             table = self._table
 
             async def send(chunk: list[Key]) -> list[Key]:
-                body = batch_get_request(table, table_keys, chunk, consistent_read=consistent_read)
+                stored = [stored_keys[key] for key in chunk]
+                body = batch_get_request(table, stored, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
                 with collector_paused():
                     for raw in response.get("Responses", {}).get(table, []):

@@ -43,6 +43,7 @@ __all__ = [
     "delete_entry",
     "delete_request",
     "encoded_item",
+    "encoded_keys",
     "get_request",
     "is_guarded",
     "key_values",
@@ -99,14 +100,25 @@ def check_page_size(limit: object, name: str = "limit") -> None:
 
 
 def check_keys(table_keys: TableKeys, keys: Iterable[object]) -> list[Key]:
-    """Every key as a checked ``(pk, sk)`` pair, in order."""
-    checked: list[Key] = []
+    """Every key as a checked ``(pk, sk)`` pair, in order (repeats kept)."""
+    return [table_keys.checked(*_pair(key)) for key in keys]
+
+
+def encoded_keys(table_keys: TableKeys, keys: Iterable[object]) -> dict[Key, Item]:
+    """Each distinct ``(pk, sk)`` pair, checked, in order of first mention -> its stored key."""
+    encoded: dict[Key, Item] = {}
     for key in keys:
-        if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004 - a pair
-            msg = f"keys must be (pk, sk) tuples, got {key!r}"
-            raise InvalidInputError(msg)
-        checked.append(table_keys.checked(*key))
-    return checked
+        pair = _pair(key)
+        stored = table_keys.encode(*pair)  # checked before it is hashed: a list is refused
+        encoded.setdefault(pair, stored)
+    return encoded
+
+
+def _pair(key: object) -> Key:
+    if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004 - a pair
+        msg = f"keys must be (pk, sk) tuples, got {key!r}"
+        raise InvalidInputError(msg)
+    return key
 
 
 def key_values(keys: Iterable[object]) -> list[object]:
@@ -219,10 +231,10 @@ def unprocessed_write_keys(
 
 
 def batch_get_request(
-    table: str, table_keys: TableKeys, keys: Iterable[Key], *, consistent_read: bool = False
+    table: str, keys: list[Item], *, consistent_read: bool = False
 ) -> dict[str, Any]:
-    """A BatchGetItem of at most 100 (checked) keys."""
-    request: dict[str, Any] = {"Keys": [table_keys.encode(pk, sk) for pk, sk in keys]}
+    """A BatchGetItem of at most 100 stored keys (`encoded_keys`)."""
+    request: dict[str, Any] = {"Keys": keys}
     if consistent_read:
         request["ConsistentRead"] = True
     return {"RequestItems": {table: request}}
