@@ -431,3 +431,32 @@ async def test_https_verifies_the_servers_certificate(tmp_path: Path) -> None:
 def test_the_host_header_leaves_out_the_schemes_default_port(url: str, host: str) -> None:
     # What the pool sends and what the signature covers, from the one function.
     assert host_header(url) == host
+
+
+async def test_an_interim_1xx_answer_is_skipped(server: RawServer) -> None:
+    server.steps.append(b"HTTP/1.1 100 Continue\r\n\r\n" + ok(b"final"))
+    client = pool(server.port)
+    status, _, _, body = await client.post(HEADERS, b"{}")
+    client.close()
+    assert (status, body) == (200, b"final")
+
+
+async def test_a_large_body_still_being_sent_is_not_a_read_timeout() -> None:
+    script = RawServer(port=free_port())
+
+    async def late_reader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # The server takes its time before reading: the body (larger than the kernel's
+        # socket buffers) is still being sent, and the read timeout has not begun.
+        await asyncio.sleep(1.0)
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(ok(b"stored"))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(late_reader, "127.0.0.1", script.port)
+    async with server:
+        client = pool(script.port, read_timeout=0.3)
+        assert (await client.post(HEADERS, b"x" * (48 << 20)))[3] == b"stored"
+        client.close()

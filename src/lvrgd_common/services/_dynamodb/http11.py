@@ -10,7 +10,9 @@ client writes the request bytes itself and reads the answer with an `asyncio.Pro
 - the answer's body is read by ``Content-Length`` or chunked transfer coding, or to the
   end of the connection when it has neither;
 - ``connect_timeout`` bounds a new connection (TLS handshake included) and
-  ``read_timeout`` any wait for the server's next bytes, as botocore's socket timeouts do;
+  ``read_timeout`` any wait for the server's next bytes once the request has left (a
+  large body still being sent does not count), as botocore's socket timeouts do;
+- interim ``1xx`` answers are skipped;
 - failures are botocore's errors of the same kind (`EndpointConnectionError`,
   `ConnectTimeoutError`, `ReadTimeoutError`, `ConnectionClosedError`, `SSLError`), which
   the lean path retries and translates as the aioboto3 client's.
@@ -44,6 +46,7 @@ _HEADERS_END: Final = b"\r\n\r\n"
 _CRLF: Final = b"\r\n"
 _MAX_HEAD: Final = 64 * 1024
 _CLOSED_BY_SERVER: Final = "the server closed the connection"
+_INTERIM: Final = 100
 
 
 class _BadAnswer(Exception):  # noqa: N818 - internal signal, never leaves this module
@@ -156,8 +159,14 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
+        now = self._loop.time()
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size() > 0:
+            # Still sending a large body: the server is reading it, so the wait for its
+            # answer has not begun.
+            self._last_read = now
         due = self._last_read + read_timeout
-        if self._loop.time() < due:
+        if now < due:
             self._timer = self._loop.call_at(due, self._check_read, read_timeout)
             return
         self._timer = None
@@ -182,7 +191,7 @@ class _Connection(asyncio.Protocol):
 
     def _parse(self) -> Answer | None:
         buffer = self._buffer
-        if self._head is None:
+        while self._head is None:
             end = buffer.find(_HEADERS_END)
             if end < 0:
                 if len(buffer) > _MAX_HEAD:
@@ -191,6 +200,8 @@ class _Connection(asyncio.Protocol):
                 return None
             self._head = self._read_head(bytes(buffer[:end]))
             del buffer[: end + 4]
+            if _INTERIM <= self._head[0] < _INTERIM + 100:  # 1xx: the answer follows
+                self._head, self._length, self._chunked, self._to_close = None, None, False, False
         if self._chunked:
             return self._read_chunks()
         if self._length is None:

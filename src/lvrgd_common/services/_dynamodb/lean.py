@@ -207,6 +207,7 @@ class LeanTransport:
         self.keys.clear()
         if self._pool is not None:
             self._pool.close()
+            await asyncio.sleep(0)  # the transports finish closing on the next loop turn
         if self._http is not None:
             await self._http.close()
 
