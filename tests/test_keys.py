@@ -339,3 +339,51 @@ async def test_an_update_requires_the_item_under_the_tables_partition_key(
     [request] = fake.requests("update_item")
     assert request["Key"] == {"user_id": {"S": "u"}, "order_id": {"N": "1"}}
     assert "user_id" in request["ExpressionAttributeNames"].values()
+
+
+_STRING_LAYOUTS = [
+    TableKeys("pk", "sk"),  # before DescribeTable
+    TableKeys("pk", "sk", "S", "S", known=True),
+    TableKeys("PK", "SK", "S", "S", known=True),
+]
+
+
+@pytest.mark.parametrize("keys", _STRING_LAYOUTS, ids=["configured", "read", "renamed"])
+@pytest.mark.parametrize(
+    ("pk", "sk"),
+    [("p", "s"), ("p" * 2048, "s" * 1024), ("é" * 512, "s"), ("p", "ü" * 256), ("USER#1", "A#B")],
+)
+def test_plain_string_keys_encode_as_the_checked_path_does(
+    keys: TableKeys, pk: str, sk: str
+) -> None:
+    # The short path for two ASCII strings and the checked one give the same stored key.
+    assert keys.encode(pk, sk) == dict(zip(keys.names, keys.encoded_values(pk, sk), strict=True))
+    assert keys.encode(pk, sk) == {keys.partition_name: {"S": pk}, keys.sort_name: {"S": sk}}
+
+
+@pytest.mark.parametrize(
+    ("keys", "pk", "sk"),
+    [
+        (TableKeys("pk", "sk"), "", "s"),
+        (TableKeys("pk", "sk"), "p", ""),
+        (TableKeys("pk", "sk"), "p" * 2049, "s"),
+        (TableKeys("pk", "sk"), "p", "s" * 1025),
+        (TableKeys("pk", "sk", "S", "N", known=True), "p", "1"),
+        (TableKeys("pk", "sk", "B", "S", known=True), "p", "s"),
+        (TableKeys("pk", None, "S", None, known=True), "p", "s"),
+        (TableKeys("pk", "sk", problem="the table is keyed otherwise"), "p", "s"),
+    ],
+    ids=[
+        "empty-pk",
+        "empty-sk",
+        "long-pk",
+        "long-sk",
+        "numeric-sk",
+        "binary-pk",
+        "no-sk",
+        "problem",
+    ],
+)
+def test_string_keys_the_table_cannot_take_are_refused(keys: TableKeys, pk: str, sk: str) -> None:
+    with pytest.raises(KeySchemaError):
+        keys.encode(pk, sk)

@@ -54,6 +54,7 @@ Key: TypeAlias = tuple[Any, Any]
 
 DEFAULT_NAMES: Final = ("pk", "sk")
 _TYPE_NAMES: Final = {"S": "a string", "N": "a number (int or Decimal)", "B": "bytes"}
+_STRING_TYPES: Final = frozenset({None, "S"})  # unknown until DescribeTable, or strings
 
 
 class KeySchemaError(InvalidInputError):
@@ -301,6 +302,20 @@ class TableKeys:
         Raises:
             KeySchemaError: A value of the wrong type, or a sort key given or missing.
         """
+        if (
+            type(pk) is str
+            and type(sk) is str
+            and pk.isascii()
+            and sk.isascii()
+            and 0 < len(pk) <= MAX_PARTITION_KEY_BYTES
+            and 0 < len(sk) <= MAX_SORT_KEY_BYTES
+            and self.problem is None
+            and self.sort_name is not None
+            and self.partition_type in _STRING_TYPES
+            and self.sort_type in _STRING_TYPES
+        ):
+            # The common key, two short ASCII strings: nothing left to check.
+            return {self.partition_name: {"S": pk}, self.sort_name: {"S": sk}}
         return dict(zip(self.names, self.encoded_values(pk, sk), strict=True))
 
     def encoded_values(self, pk: object, sk: object) -> tuple[AttributeValue, ...]:

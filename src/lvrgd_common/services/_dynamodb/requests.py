@@ -138,9 +138,8 @@ def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
     pk, sk = item.pk, item.sk
     stored_key = table_keys.encode(pk, sk)
     encoded, size = encode_sized_item(item)
-    if not table_keys.is_default or any(
-        encoded.get(name) != value for name, value in stored_key.items()
-    ):
+    # Whether the encoded model holds the stored key, names and values, compared in C.
+    if not table_keys.is_default or not stored_key.items() <= encoded.items():
         # The table stores the key under other names or types than the model: measure
         # the item as it will be sent.
         size = item_size(table_keys.with_key(encoded, stored_key))
