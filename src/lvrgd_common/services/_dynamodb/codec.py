@@ -535,8 +535,10 @@ def _encode_uuid(value: UUID) -> _Sized:
 
 
 def _encode_datetime(value: dt.datetime) -> _Sized:
-    offset = value.utcoffset()
-    if offset is not None and offset % _MINUTE:
+    offset = None if value.tzinfo is dt.UTC else value.utcoffset()
+    # Seconds or microseconds in the offset (a day holds whole minutes, so a negative
+    # offset's normalized seconds tell the same).
+    if offset is not None and (offset.seconds % 60 or offset.microseconds):
         # ISO-8601 (and pydantic's parser) has no seconds in an offset; historic time
         # zones (Paris before 1911: +00:09:21) have them. Stored as the same instant in UTC.
         try:
