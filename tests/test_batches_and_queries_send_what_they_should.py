@@ -155,3 +155,21 @@ async def test_consistent_reads_are_asked_for_wherever_they_are_wanted(
     assert fake.requests("batch_get_item")[0]["RequestItems"][TABLE]["ConsistentRead"] is True
     await service.query_by_pk("P", Row)
     assert "ConsistentRead" not in fake.requests("query")[-1]
+
+
+async def test_batch_get_retries_the_unprocessed_keys_as_dynamodb_names_them(
+    service: DynamoDBService, fake: FakeDynamoDB
+) -> None:
+    calls: list[list[dict[str, Any]]] = []
+
+    def handler(request: dict[str, Any]) -> dict[str, Any]:
+        keys = request["RequestItems"][TABLE]["Keys"]
+        calls.append(keys)
+        if len(calls) == 1:  # one key left over, in a form of the server's own
+            return {"UnprocessedKeys": {TABLE: {"Keys": [{"pk": {"S": "P"}, "sk": {"S": "x"}}]}}}
+        return {"Responses": {TABLE: [{**key, "n": {"N": "1"}} for key in keys]}}
+
+    fake.on("batch_get_item", handler)
+    found = await service.batch_get([("P", "a"), ("P", "b")], Row)
+    assert calls[1] == [{"pk": {"S": "P"}, "sk": {"S": "x"}}]
+    assert found == []  # neither key asked for came back

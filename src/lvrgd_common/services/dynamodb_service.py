@@ -933,7 +933,8 @@ class DynamoDBService:
             table = self._table
 
             async def send(chunk: list[Key]) -> list[Key]:
-                stored = [stored_keys[key] for key in chunk]
+                # A retry sends the keys DynamoDB named unprocessed, read back from its answer.
+                stored = [stored_keys.get(key) or table_keys.encode(*key) for key in chunk]
                 body = batch_get_request(table, stored, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
                 with collector_paused():
