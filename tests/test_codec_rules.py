@@ -182,11 +182,22 @@ def test_aware_datetimes_with_any_offset_round_trip(offset: dt.timedelta) -> Non
     assert round_trip(Times(pk="P", sk="S", when=when))
 
 
-def test_a_whole_minute_offset_is_kept_as_written() -> None:
+def test_an_aware_datetime_is_stored_in_utc_so_string_order_is_time_order() -> None:
     when = dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     assert encode_item(Times(pk="P", sk="S", when=when))["when"] == {
-        "S": "2024-01-01T00:00:00+02:00"
+        "S": "2023-12-31T22:00:00+00:00"
     }
+    later = dt.datetime(2024, 1, 1, 10, tzinfo=dt.timezone(dt.timedelta(hours=5)))  # 05:00Z
+    earlier = dt.datetime(2024, 1, 1, 6, tzinfo=dt.UTC)
+    assert later < earlier
+    stored = [encode_item(Times(pk="P", sk="S", when=w))["when"]["S"] for w in (later, earlier)]
+    assert stored[0] < stored[1]
+
+
+def test_a_datetime_stored_with_an_offset_by_earlier_versions_still_reads_back() -> None:
+    item = {"pk": {"S": "P"}, "sk": {"S": "S"}, "when": {"S": "2024-01-01T00:00:00+02:00"}}
+    read = decode_model(Times, item)
+    assert read.when == dt.datetime(2023, 12, 31, 22, tzinfo=dt.UTC)
 
 
 def test_a_datetime_out_of_range_in_utc_is_refused() -> None:

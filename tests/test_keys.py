@@ -162,7 +162,9 @@ def test_only_the_default_layout_with_strings_goes_unread() -> None:
 
 
 def test_stored_items_use_the_tables_names_and_read_back_as_pk_and_sk() -> None:
-    stored = NUMERIC.stored({"pk": {"S": "u"}, "sk": {"N": "3"}, "total": {"N": "1"}}, "u", 3)
+    stored = NUMERIC.with_key(
+        {"pk": {"S": "u"}, "sk": {"N": "3"}, "total": {"N": "1"}}, NUMERIC.encode("u", 3)
+    )
     assert stored == {"user_id": {"S": "u"}, "order_id": {"N": "3"}, "total": {"N": "1"}}
     assert NUMERIC.loaded(stored) == {"pk": {"S": "u"}, "sk": {"N": "3"}, "total": {"N": "1"}}
 

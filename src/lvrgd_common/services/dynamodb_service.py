@@ -411,6 +411,7 @@ class DynamoDBService:
                 scan_forward=scan_forward,
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,
+                model_class=model_class,
                 cursor=last_evaluated_key,
             )
             return await self._page(op, plan, reader, limit, last_evaluated_key, cursor)
@@ -485,6 +486,7 @@ class DynamoDBService:
                 scan_forward=scan_forward,
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,
+                model_class=model_class,
                 cursor=last_evaluated_key,
             )
             return await self._page(op, plan, reader, limit, last_evaluated_key, cursor)
@@ -548,6 +550,7 @@ class DynamoDBService:
                 scan_forward=scan_forward,
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,
+                model_class=model_class,
             )
             count = 0
 
@@ -652,6 +655,7 @@ class DynamoDBService:
                 consistent_read=consistent_read,
                 filter_condition=filter_condition,
                 page_size=page_size,
+                model_class=model_class,
             )
 
             async def send(request: dict[str, Any]) -> dict[str, Any]:
@@ -668,7 +672,7 @@ class DynamoDBService:
                         op.fields["count"] = count
                         yield _decode(op, table_keys, raw, reader)
 
-    async def _plan(
+    async def _plan(  # noqa: PLR0913 - a query's arguments and options, each named
         self,
         op: OperationLog,
         pk: KeyValue,
@@ -678,6 +682,7 @@ class DynamoDBService:
         scan_forward: bool = True,
         consistent_read: bool = False,
         filter_condition: object = None,
+        model_class: object = None,
         cursor: object = None,
     ) -> QueryPlan:
         if condition is not None and not isinstance(condition, SortKeyCondition):
@@ -711,6 +716,7 @@ class DynamoDBService:
             scan_forward=scan_forward,
             table_keys=table_keys,
             filter_condition=filter_condition,
+            model_class=model_class,
         )
 
     async def _page(

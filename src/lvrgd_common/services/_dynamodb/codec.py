@@ -15,8 +15,9 @@ The rules (README's type-mapping table says the same):
   required field, an item written without it) reads back as an empty set, and stored as
   an empty list otherwise;
 - ``SecretStr``/``SecretBytes`` store their secret;
-- an aware datetime keeps its offset when it is whole minutes; one with seconds in its
-  offset (historic time zones) is stored in UTC, the same instant;
+- an aware datetime is stored in UTC (ISO-8601 with ``+00:00``), the same instant, so
+  that string order is time order; it reads back as an aware UTC datetime, equal to the
+  one saved (items stored with another offset by earlier versions read back with it);
 - numbers: a stored number reads back as an int when written without fraction or
   exponent, else as a float when the float's shortest form is the same number, else as a
   Decimal; a declared int, float or Decimal then converts it. Where the declared type does
@@ -36,7 +37,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, get_args
 from uuid import UUID
 
-from pydantic import BaseModel, SecretBytes, SecretStr, TypeAdapter, ValidationError
+from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 from pydantic_core.core_schema import ErrorType
 
@@ -52,6 +53,7 @@ __all__ = [
     "MAX_ITEM_BYTES",
     "MAX_PARTITION_KEY_BYTES",
     "MAX_SORT_KEY_BYTES",
+    "NEVER_STORED",
     "AttributeValue",
     "CodecError",
     "InvalidInputError",
@@ -150,31 +152,47 @@ def encode_sized_item(model: BaseModel) -> tuple[Item, int]:
     item: Item = {}
     size = 0
     for name, value in model.model_dump(by_alias=True).items():
-        kind = type(value)
-        if kind is str and value.isascii():  # the most common attribute: no dispatch
+        if type(value) is str and value.isascii():  # the most common attribute: no dispatch
             item[name] = {"S": value}
             value_size = len(value)
-        elif value is None:
-            if name in omit_none:
-                continue
-            item[name] = _NULL
-            value_size = 1
         else:
-            encoder = _ENCODERS.get(kind, _encode_other)
-            try:
-                encoded, value_size = encoder(value)
-            except CodecError as exc:
-                raise exc.under(name) from exc.__cause__
+            encoded, value_size = _stored_attribute(name, value, omit_none, omit_empty_set)
             if encoded is None:
-                if name in omit_empty_set:
-                    continue
-                encoded, value_size = _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+                continue
             item[name] = encoded
         known = name_bytes.get(name)
         size += (_text_size(name) if known is None else known) + value_size
     if shape.checks:
         _check_loose_fields(model, item)
     return item, size
+
+
+def _stored_attribute(
+    name: str,
+    value: Any,  # noqa: ANN401 - a dumped field value
+    omit_none: frozenset[str],
+    omit_empty_set: frozenset[str],
+) -> _Sized:
+    """One dumped top-level field as it is stored; None where the write leaves it out.
+
+    The one place that decides a field's stored form: `encode_sized_item` (every save,
+    batch write and transaction put) and `encode_field` (updates, conditions, filters)
+    both call it.
+    """
+    if value is None:
+        if name in omit_none:
+            return None, 0
+        return _NULL, 1
+    encoder = _ENCODERS.get(type(value), _encode_other)
+    try:
+        encoded, size = encoder(value)
+    except CodecError as exc:
+        raise exc.under(name) from exc.__cause__
+    if encoded is None:
+        if name in omit_empty_set:
+            return None, 0
+        return _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+    return encoded, size
 
 
 def _check_loose_fields(model: BaseModel, item: Item) -> None:
@@ -223,50 +241,69 @@ def encode_field(
     model_class: type[BaseModel],
     field: str,
     value: Any,  # noqa: ANN401 - any value of the field
+    *,
+    validate: bool = True,
+    nested: bool = False,
 ) -> tuple[str, AttributeValue | None]:
-    """One field's value, validated and encoded as `encode_item` would store it.
+    """One field's value stored exactly as `encode_item` stores it in a whole model.
 
-    For update expressions: returns the stored attribute name and the AttributeValue, or
-    None where `encode_item` would leave the attribute out (None on a field whose default
-    is None, an empty set where the default reads back empty), i.e. REMOVE it.
+    The value goes through the model's own machinery: its validators (with
+    ``validate``; a condition's operand is compared as given, so it is only
+    serialized), its serializers and ``exclude``, then `_stored_attribute`. Returns the
+    stored attribute name and the AttributeValue, or None where a save would leave the
+    attribute out (None on a field whose default is None, an empty set where absence
+    reads back empty), i.e. REMOVE it. ``nested``: the field belongs to a model held
+    inside another, where a save stores None as NULL and an empty set as an empty list.
 
     Raises:
-        CodecError: Not a field of the model, a value of the wrong type, or one DynamoDB
-            cannot store or that would not read back equal.
+        CodecError: Not a field of the model, a field that is never stored, a value the
+            model refuses, or one DynamoDB cannot store or that would not read back equal.
     """
     shape = shape_of(model_class)
     stored = shape.stored.get(field)
     if stored is None:
         raise CodecError(field, f"{model_class.__name__} has no field of that name")
-    adapter = _field_adapter(model_class, field)
+    instance = model_class.model_construct()
+    if validate:
+        _assign(instance, field, stored, value, shape.stored)
+    else:
+        instance.__dict__[field] = value
     try:
-        checked = adapter.validate_python(value)
+        dumped = instance.model_dump(include={field}, by_alias=True, warnings=False)
+    except (PydanticSerializationError, TypeError, ValueError, AttributeError) as exc:
+        raise CodecError(stored, f"the field's serializer failed ({type(exc).__name__})") from None
+    if not dumped:
+        raise CodecError(stored, NEVER_STORED)
+    ((name, plain),) = dumped.items()
+    if nested:
+        encoded = _NULL if plain is None else _encode(plain, _HERE)
+        return name, _EMPTY_SET if encoded is None else encoded
+    encoded, _ = _stored_attribute(name, plain, shape.omit_none, shape.omit_empty_set)
+    if encoded is not None and shape.checks and validate:
+        _check_loose_fields(instance, {name: encoded})
+    return name, encoded
+
+
+NEVER_STORED: Final = (
+    "the field is marked exclude=True: save never stores it, so it cannot be written or compared"
+)
+
+
+def _assign(
+    instance: BaseModel, field: str, stored: str, value: object, names: Mapping[str, str]
+) -> None:
+    """Validate ``value`` as ``field`` of ``instance``'s class, with its own validators."""
+    try:
+        type(instance).__pydantic_validator__.validate_assignment(instance, field, value)
     except ValidationError as exc:
-        raise CodecError(stored, f"not a valid value: {describe_errors(exc)}") from None
-    plain = adapter.dump_python(checked, by_alias=True)
-    if plain is None:
-        return stored, None if stored in shape.omit_none else _NULL
-    encoded = _encode(plain, stored)
-    if encoded is None:
-        return stored, None if stored in shape.omit_empty_set else _EMPTY_SET
-    for check_stored, name, check in shape.checks:
-        if check_stored == stored and not reads_back_equal(
-            check, shape.readers.get(name), decode_value(_as_returned(encoded)), checked
-        ):
-            raise CodecError(stored, _AMBIGUOUS)
-    return stored, encoded
-
-
-_FIELD_ADAPTERS: dict[tuple[type[BaseModel], str], TypeAdapter[Any]] = {}
-
-
-def _field_adapter(model_class: type[BaseModel], field: str) -> TypeAdapter[Any]:
-    adapter = _FIELD_ADAPTERS.get((model_class, field))
-    if adapter is None:
-        info = model_class.model_fields[field]
-        adapter = TypeAdapter(Any if info.annotation is None else info.annotation)
-        _FIELD_ADAPTERS[(model_class, field)] = adapter
-    return adapter
+        raise CodecError(stored, f"not a valid value: {describe_errors(exc, names)}") from None
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        # A model-level validator that reads other fields cannot judge one field alone.
+        reason = (
+            f"the model's validators cannot check this field alone ({type(exc).__name__}); "
+            "save the whole item, or update without model_class"
+        )
+        raise CodecError(stored, reason) from None
 
 
 def encode_value(value: Any, path: str = "value") -> AttributeValue | None:  # noqa: ANN401 - any storable value
@@ -535,16 +572,16 @@ def _encode_uuid(value: UUID) -> _Sized:
 
 
 def _encode_datetime(value: dt.datetime) -> _Sized:
-    offset = None if value.tzinfo is dt.UTC else value.utcoffset()
-    # Seconds or microseconds in the offset (a day holds whole minutes, so a negative
-    # offset's normalized seconds tell the same).
-    if offset is not None and (offset.seconds % 60 or offset.microseconds):
-        # ISO-8601 (and pydantic's parser) has no seconds in an offset; historic time
-        # zones (Paris before 1911: +00:09:21) have them. Stored as the same instant in UTC.
-        try:
-            value = value.astimezone(dt.UTC)
-        except OverflowError:
-            raise CodecError(_HERE, "the datetime is out of range once in UTC") from None
+    tzinfo = value.tzinfo
+    if tzinfo is not None and tzinfo is not dt.UTC:
+        offset = value.utcoffset()
+        if offset is not None:
+            # Aware datetimes are stored in UTC, so that DynamoDB's string order is time
+            # order (conditions, filters and sort keys compare the strings).
+            try:
+                value = (value - offset).replace(tzinfo=dt.UTC)
+            except OverflowError:
+                raise CodecError(_HERE, "the datetime is out of range once in UTC") from None
     text = value.isoformat()
     return {"S": text}, len(text)
 

@@ -24,9 +24,11 @@ from lvrgd_common.services._dynamodb.codec import (
     AttributeValue,
     CodecError,
     InvalidInputError,
+    encode_field,
     encode_value,
     is_utf8,
 )
+from lvrgd_common.services._dynamodb.shapes import shape_of
 from lvrgd_common.services._dynamodb.updates import Change, Path, plan_updates
 
 if TYPE_CHECKING:
@@ -57,13 +59,22 @@ _COMPARISONS: Final = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", 
 
 
 class ExpressionBuilder:
-    """Collects placeholders for names and values while expressions are written."""
+    """Collects placeholders for names and values while expressions are written.
 
-    __slots__ = ("_names", "_values")
+    With ``model_class``, a value compared with one of the model's fields (``=``, ``<>``,
+    ``<``..., ``BETWEEN``, ``IN``) is sent in the field's stored form, through the
+    codec's `encode_field`: a datetime compared with an `EpochSeconds` field goes as N,
+    a value of a field with a serializer as the serializer writes it. Other operands
+    (``begins_with``, ``contains``, ``size``, nested paths, values the field's serializer
+    cannot take) are encoded by their Python type.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_model", "_names", "_values")
+
+    def __init__(self, model_class: type[BaseModel] | None = None) -> None:
         self._names: dict[str, str] = {}
         self._values: dict[str, AttributeValue] = {}
+        self._model = model_class
 
     def name(self, attribute: str) -> str:
         """The placeholder for an attribute name (one per distinct name)."""
@@ -95,12 +106,12 @@ class ExpressionBuilder:
                 clauses.append(f"attribute_exists({name})")
             elif condition.operator == "not_exists":
                 clauses.append(f"attribute_not_exists({name})")
-            else:
+            elif condition.operator == "begins_with":
                 value = self.value(_required(condition.value, condition.attribute))
-                if condition.operator == "begins_with":
-                    clauses.append(f"begins_with({name}, {value})")
-                else:
-                    clauses.append(f"{name} {_COMPARISONS[condition.operator]} {value}")
+                clauses.append(f"begins_with({name}, {value})")
+            else:
+                value = self.value(self._operand(condition.value, condition.attribute))
+                clauses.append(f"{name} {_COMPARISONS[condition.operator]} {value}")
         return clauses
 
     def condition(self, condition: ConditionBase) -> str:
@@ -117,6 +128,8 @@ class ExpressionBuilder:
         built = ConditionExpressionBuilder().build_expression(condition)
         names: dict[str, str] = built.attribute_name_placeholders
         values: dict[str, Any] = built.attribute_value_placeholders
+        expression = built.condition_expression
+        compared = _compared_fields(expression) if self._model is not None else {}
         last_name = "value"
 
         def rename(match: re.Match[str]) -> str:
@@ -125,9 +138,25 @@ class ExpressionBuilder:
             if token.startswith("#"):
                 last_name = names[token]
                 return self.name(last_name)
+            field = compared.get(token)
+            if field is not None:
+                return self.value(self._operand(values[token], names[field]))
             return self.value(_required(values[token], last_name))
 
-        return _BOTO3_PLACEHOLDER.sub(rename, built.condition_expression)
+        return _BOTO3_PLACEHOLDER.sub(rename, expression)
+
+    def _operand(self, value: Any, attribute: str) -> AttributeValue:  # noqa: ANN401
+        """A value compared with the top-level ``attribute``: as the model stores it."""
+        model = self._model
+        field = None if model is None else shape_of(model).names.get(attribute)
+        if model is not None and field is not None and value is not None:
+            try:
+                _, encoded = encode_field(model, field, value, validate=False)
+            except CodecError:
+                encoded = None  # not a value of the field's type: compared as it is
+            if encoded is not None:
+                return encoded
+        return _required(value, attribute)
 
     def update(
         self,
@@ -283,6 +312,27 @@ def _check_attribute_names(condition: ConditionBase) -> None:
             if not is_utf8(name):
                 msg = f"attribute name {name!r} is not valid Unicode (it holds a lone surrogate)"
                 raise InvalidInputError(msg)
+
+
+# A whole top-level attribute compared with values: ``#n0 = :v0``, ``#n0 BETWEEN :v0 AND
+# :v1``, ``#n0 IN (:v0, :v1)``; not a nested path (``#n0.#n1``, ``#n0[1]``) or a function.
+_COMPARED: Final = re.compile(
+    r"(?<![.\w\]])(#n\d+) (?:(?:=|<>|<=|<|>=|>) (:v\d+)|BETWEEN (:v\d+) AND (:v\d+)"
+    r"|IN \(([^)]*)\))"
+)
+_VALUE_TOKEN: Final = re.compile(r":v\d+")
+
+
+def _compared_fields(expression: str) -> dict[str, str]:
+    """boto3 value placeholder -> the name placeholder it is compared with."""
+    compared: dict[str, str] = {}
+    for match in _COMPARED.finditer(expression):
+        name = match.group(1)
+        for group in match.groups()[1:]:
+            if group:
+                for token in _VALUE_TOKEN.findall(group):
+                    compared[token] = name
+    return compared
 
 
 def _required(value: Any, attribute: str) -> AttributeValue:  # noqa: ANN401

@@ -354,15 +354,18 @@ class TableKeys:
         sort = None if self.sort_name is None else decoded_key_value(item[self.sort_name])
         return (decoded_key_value(item[self.partition_name]), sort)
 
-    def stored(self, encoded: Item, pk: object, sk: object) -> Item:
-        """An encoded model with its key under the table's names (and types checked)."""
-        return self.with_key(encoded, self.encode(pk, sk))
+    def with_key(
+        self, encoded: Item, key: Item, model_names: tuple[str, str] = DEFAULT_NAMES
+    ) -> Item:
+        """An encoded model with ``key`` (from `encode`) in place of its own pk and sk.
 
-    def with_key(self, encoded: Item, key: Item) -> Item:
-        """An encoded model with ``key`` (from `encode`) in place of its own pk and sk."""
-        if not self.is_default:
-            encoded.pop("pk", None)
-            encoded.pop("sk", None)
+        ``model_names``: the names the model dumps its key fields under (an alias
+        generator renames them); where the table stores its keys under other names,
+        those are dropped, so that a key is never stored twice.
+        """
+        for name in model_names:
+            if name not in key:
+                encoded.pop(name, None)
         encoded.update(key)
         return encoded
 

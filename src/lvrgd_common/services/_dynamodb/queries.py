@@ -197,7 +197,7 @@ class QueryPlan:
         QueryError: A condition or cursor that does not fit the key schema.
     """
 
-    __slots__ = ("filter_condition", "keys", "pk", "ranges", "table_keys")
+    __slots__ = ("filter_condition", "keys", "model_class", "pk", "ranges", "table_keys")
 
     def __init__(
         self,
@@ -209,8 +209,11 @@ class QueryPlan:
         scan_forward: bool,
         table_keys: TableKeys | None = None,
         filter_condition: object = None,
+        model_class: object = None,
     ) -> None:
         self.keys = keys
+        # Filter values are sent in this class's stored form (not for a union).
+        self.model_class = model_class if isinstance(model_class, type) else None
         self.table_keys = table_keys or TableKeys(*DEFAULT_NAMES)
         self.pk = pk
         self.filter_condition = self._checked_filter(filter_condition)
@@ -224,7 +227,8 @@ class QueryPlan:
             if problem is not None:
                 raise QueryError(problem)
             if keys.range_name is None:
-                msg = f"index {keys.name!r} has no sort key to put a condition on"
+                where = "the table" if keys.name is None else f"index {keys.name!r}"
+                msg = f"{where} has no sort key to put a condition on ({self.table_keys.schema})"
                 raise QueryError(msg)
             values = tuple(v for v in (condition.value, condition.value2) if v is not None)
             if condition.operator == "ne":
@@ -267,7 +271,7 @@ class QueryPlan:
             for value in values
         )
         key_range = KeyRange(self.keys.hash_name, hash_value, self.keys.range_name, operator, typed)
-        builder = ExpressionBuilder()
+        builder = ExpressionBuilder(self.model_class)
         request = {**base_request, "KeyConditionExpression": key_range.expression(builder)}
         if self.filter_condition is not None:
             request["FilterExpression"] = builder.condition(self.filter_condition)

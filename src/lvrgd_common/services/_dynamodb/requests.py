@@ -22,7 +22,8 @@ from lvrgd_common.services._dynamodb.codec import (
 )
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, named_attributes
 from lvrgd_common.services._dynamodb.keys import Key, TableKeys
-from lvrgd_common.services._dynamodb.updates import plan_updates, version_change
+from lvrgd_common.services._dynamodb.shapes import shape_of
+from lvrgd_common.services._dynamodb.updates import plan_updates, version_change, version_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -142,7 +143,9 @@ def encoded_item(item: object, table_keys: TableKeys) -> tuple[Key, Item]:
     if not table_keys.is_default or not stored_key.items() <= encoded.items():
         # The table stores the key under other names or types than the model: measure
         # the item as it will be sent.
-        size = item_size(table_keys.with_key(encoded, stored_key))
+        stored = shape_of(type(item)).stored
+        model_names = (stored["pk"], stored["sk"])
+        size = item_size(table_keys.with_key(encoded, stored_key, model_names))
     if size > MAX_ITEM_BYTES:
         msg = f"the item is {size} bytes; DynamoDB stores at most {MAX_ITEM_BYTES}"
         raise InvalidInputError(msg)
@@ -253,13 +256,20 @@ def put_request(
     item: Item,
     conditions: Conditions = (),
     expected_version: int | None = None,
+    version_attribute: str = VERSION_FIELD,
+    model_class: type[DynamoDBBaseModel] | None = None,
 ) -> dict[str, Any]:
     """A Put (PutItem or transaction entry) of an encoded item.
 
-    With ``expected_version``, the stored item must have that version (none, for 0).
+    With ``expected_version``, the stored item must have that version (none, for 0) in
+    ``version_attribute``. Condition values are sent in ``model_class``'s stored form.
     """
-    builder = ExpressionBuilder()
-    required = [] if expected_version is None else [_version_check(builder, expected_version)]
+    builder = ExpressionBuilder(model_class)
+    required = (
+        []
+        if expected_version is None
+        else [_version_check(builder, version_attribute, expected_version)]
+    )
     request = {"TableName": table, "Item": item}
     return _with_conditions(request, builder, table_keys, conditions, required)
 
@@ -277,14 +287,22 @@ def save_request(
     """
     if not isinstance(item, VersionedModel):
         _, encoded = encoded_item(item, table_keys)
-        return item, put_request(table, table_keys, encoded, conditions)
+        return item, put_request(table, table_keys, encoded, conditions, model_class=type(item))
     expected = item.version
     if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
         msg = f"version must be a whole number >= 0, got {expected!r}"
         raise InvalidInputError(msg)
     saved = item.model_copy(update={VERSION_FIELD: expected + 1})
     _, encoded = encoded_item(saved, table_keys)
-    return saved, put_request(table, table_keys, encoded, conditions, expected)
+    return saved, put_request(
+        table,
+        table_keys,
+        encoded,
+        conditions,
+        expected,
+        version_name(type(item)),
+        model_class=type(item),
+    )
 
 
 def check_unversioned(item: object) -> None:
@@ -334,7 +352,7 @@ def update_request(
     )
     if version is not None:
         changes.append(version)
-    builder = ExpressionBuilder()
+    builder = ExpressionBuilder(model_class)
     request: dict[str, Any] = {
         "TableName": table,
         "Key": encoded_key,
@@ -343,8 +361,8 @@ def update_request(
     if model_class is not None:
         request["ReturnValues"] = "ALL_NEW"
     required = [f"attribute_exists({builder.name(table_keys.partition_name)})"]
-    if expected is not None:
-        required.append(_version_check(builder, expected))
+    if expected is not None and model_class is not None:
+        required.append(_version_check(builder, version_name(model_class), expected))
     return _with_conditions(request, builder, table_keys, conditions, required)
 
 
@@ -356,8 +374,8 @@ def is_guarded(updates: object, conditions: Conditions, model_class: object) -> 
     )
 
 
-def _version_check(builder: ExpressionBuilder, expected: int) -> str:
-    name = builder.name(VERSION_FIELD)
+def _version_check(builder: ExpressionBuilder, attribute: str, expected: int) -> str:
+    name = builder.name(attribute)
     if expected == 0:
         return f"attribute_not_exists({name})"
     return f"{name} = {builder.value({'N': str(expected)})}"

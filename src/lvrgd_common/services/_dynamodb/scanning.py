@@ -84,8 +84,11 @@ def scan_request(
     consistent_read: bool,
     filter_condition: object,
     page_size: int | None,
+    model_class: object = None,
 ) -> dict[str, Any]:
     """The Scan request every segment and page of one scan shares.
+
+    Filter values are sent in ``model_class``'s stored form (not for a union).
 
     Raises:
         InvalidInputError: A bad filter, or a consistent read of a global secondary index.
@@ -101,7 +104,7 @@ def scan_request(
     if page_size is not None:
         request["Limit"] = page_size
     if filter_condition is not None:
-        builder = ExpressionBuilder()
+        builder = ExpressionBuilder(model_class if isinstance(model_class, type) else None)
         checked = check_filter(filter_condition)
         table_keys.check_stored_names(condition_attributes(checked), "a scan's filter_condition")
         request["FilterExpression"] = builder.condition(checked)

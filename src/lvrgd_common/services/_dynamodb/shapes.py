@@ -28,6 +28,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, PydanticUserError, SecretBytes, SecretStr, TypeAdapter
 
+from lvrgd_common.models.dynamodb_base_model import DynamoDBBaseModel
+
 if TYPE_CHECKING:
     from pydantic.fields import FieldInfo
 
@@ -165,12 +167,31 @@ def _fill(shape: ModelShape, model_class: type[BaseModel]) -> None:
             adapter = _adapter(annotation)
             if adapter is not None:
                 checks.append((stored, name, adapter))
+    renamed = _read_keys_by_field_name(shape, model_class) or renamed
     shape.omit_none = frozenset(omit_none)
     shape.omit_empty_set = frozenset(omit_empty)
     shape.fillers = tuple(fillers)
     shape.checks = tuple(checks)
     shape.dropped = frozenset(computed)
     shape.needs_transform = bool(renamed or computed or extra == "forbid" or shape.readers)
+
+
+def _read_keys_by_field_name(shape: ModelShape, model_class: type[BaseModel]) -> bool:
+    """Let an item's key attributes reach ``pk``/``sk`` under those names too.
+
+    The table's key attributes reach a read as ``pk``/``sk`` (renamed from the table's own
+    names, or so named on the default layout), whatever names an alias generator gives
+    the key fields. Returns whether reading must rename.
+    """
+    if not issubclass(model_class, DynamoDBBaseModel):
+        return False
+    renamed = False
+    for key_field in ("pk", "sk"):
+        stored = shape.stored.get(key_field, key_field)
+        if stored != key_field:
+            shape.names.setdefault(key_field, key_field)
+            renamed = True
+    return renamed
 
 
 def _adapter(annotation: Any) -> TypeAdapter[Any] | None:  # noqa: ANN401

@@ -28,9 +28,12 @@ from lvrgd_common.models.update_actions import (
 )
 from lvrgd_common.models.versioned_model import VERSION_FIELD, VersionedModel
 from lvrgd_common.services._dynamodb.codec import (
+    NEVER_STORED,
     AttributeValue,
     CodecError,
     InvalidInputError,
+    describe_errors,
+    encode_field,
     encode_value,
     is_utf8,
 )
@@ -39,7 +42,7 @@ from lvrgd_common.services._dynamodb.shapes import shape_of
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-__all__ = ["Change", "Path", "plan_updates", "render_path", "version_change"]
+__all__ = ["Change", "Path", "plan_updates", "render_path", "version_change", "version_name"]
 
 Path = tuple[str | int, ...]
 Kind = Literal["set", "remove", "increment", "append", "prepend", "if_not_exists", "add", "delete"]
@@ -89,7 +92,7 @@ def plan_updates(
         if model_class is None:
             changes.append(_change(path, value, _Plain()))
         else:
-            stored, encoder = _FieldEncoder.resolve(model_class, path)
+            stored, encoder = _Field.resolve(model_class, path)
             changes.append(_change(stored, value, encoder))
     _check_overlaps([change.path for change in changes])
     return changes
@@ -107,11 +110,13 @@ def version_change(
     Raises:
         InvalidInputError: A version that is not a whole number >= 0.
     """
-    versioned = isinstance(model_class, type) and issubclass(model_class, VersionedModel)
-    if not versioned or not isinstance(updates, dict) or not updates:
+    if not (isinstance(model_class, type) and issubclass(model_class, VersionedModel)):
+        return updates, None, None
+    if not isinstance(updates, dict) or not updates:
         return updates, None, None  # bad updates are refused by plan_updates
+    stored = version_name(model_class)
     if VERSION_FIELD not in updates:
-        return updates, Change("increment", (VERSION_FIELD,), {"N": "1"}), None
+        return updates, Change("increment", (stored,), {"N": "1"}), None
     others = dict(updates)
     expected = others.pop(VERSION_FIELD)
     if isinstance(expected, bool) or not isinstance(expected, int) or expected < 0:
@@ -120,7 +125,12 @@ def version_change(
             f"(a whole number >= 0), got {expected!r}"
         )
         raise InvalidInputError(msg)
-    return others, Change("set", (VERSION_FIELD,), {"N": str(expected + 1)}), expected
+    return others, Change("set", (stored,), {"N": str(expected + 1)}), expected
+
+
+def version_name(model_class: type[BaseModel]) -> str:
+    """The attribute a `VersionedModel` class stores its version under (alias included)."""
+    return shape_of(model_class).stored[VERSION_FIELD]
 
 
 def _path(key: object) -> Path:
@@ -186,50 +196,55 @@ class _Plain:
     def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
         return encode_value(value, where)
 
+    def encode_part(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+        return encode_value(value, where)
+
     def remove(self, where: str) -> AttributeValue | None:  # noqa: ARG002
         return None
 
-
-_NULL: Final[AttributeValue] = {"NULL": True}
-# An empty set where the field reads back otherwise without it, as `save` stores it.
-_EMPTY_LIST: Final[AttributeValue] = {"L": []}
+    def check_remove_from_set(self, where: str) -> None:
+        pass
 
 
-class _FieldEncoder:
-    """Validates and encodes values of one field (or a part of one) of a model class."""
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """The end of a path into a model class, and how values stored there are encoded.
 
-    __slots__ = ("adapter", "omit_empty_set", "omit_none", "top_level")
+    ``owner``/``field``: the model class whose field the path ends on (None inside a list
+    or dict). Whole values go through `encode_field`, the codec's one encoder for a
+    field (the owner's validators, serializers and ``exclude``); the operands of update
+    actions, which are parts of the value the field will hold, are checked against the
+    field's type alone.
+    """
 
-    def __init__(
-        self,
-        adapter: TypeAdapter[Any],
-        *,
-        top_level: bool,
-        omit_none: bool = True,
-        omit_empty_set: bool = True,
-    ) -> None:
-        self.adapter = adapter
-        self.top_level = top_level
-        # How `save` stores a whole field's None and empty set: left out (REMOVE) only where
-        # the field reads back the same without the attribute, else NULL / an empty list.
-        self.omit_none = omit_none
-        self.omit_empty_set = omit_empty_set
+    owner: type[BaseModel] | None
+    field: str
+    annotation: Any
+    nested: bool
+    own_serializer: bool
 
     @classmethod
-    def resolve(cls, model_class: type[BaseModel], path: Path) -> tuple[Path, _FieldEncoder]:
-        """The stored path and an encoder for the type found at ``path``."""
+    def resolve(cls, model_class: type[BaseModel], path: Path) -> tuple[Path, _Field]:
+        """The stored path and the field found at ``path``."""
         stored: list[str | int] = []
         annotation: Any = model_class
+        owner: type[BaseModel] | None = None
+        field = ""
+        own_serializer = False
         for depth, segment in enumerate(path):
             annotation = _unwrap(annotation)
+            where = render_path(path[: depth + 1])
             if isinstance(annotation, type) and issubclass(annotation, BaseModel):
                 if not isinstance(segment, str) or segment not in annotation.model_fields:
-                    where = render_path(path[: depth + 1])
                     msg = f"{annotation.__name__} has no field {segment!r} (at {where!r})"
                     raise InvalidInputError(msg)
                 info = annotation.model_fields[segment]
-                stored.append(info.serialization_alias or info.alias or segment)
-                annotation = _annotation_of(info.annotation, info.metadata)
+                if info.exclude is True:
+                    raise CodecError(where, NEVER_STORED)
+                owner, field = annotation, segment
+                own_serializer = _has_serializer(annotation, segment)
+                stored.append(shape_of(annotation).stored[segment])
+                annotation = info.annotation
                 continue
             origin, args = get_origin(annotation), get_args(annotation)
             if isinstance(segment, int) and origin in (list, tuple) and args:
@@ -239,46 +254,79 @@ class _FieldEncoder:
             elif annotation is Any:
                 pass
             else:
-                where = render_path(path[: depth + 1])
                 msg = f"{model_class.__name__} has no attribute at {where!r}"
                 raise InvalidInputError(msg)
+            owner, own_serializer = None, False
             stored.append(segment)
-        if len(path) > 1:
-            return tuple(stored), cls(_adapter(annotation), top_level=False)
-        shape = shape_of(model_class)
-        return tuple(stored), cls(
-            _adapter(annotation),
-            top_level=True,
-            omit_none=stored[0] in shape.omit_none,
-            omit_empty_set=stored[0] in shape.omit_empty_set,
-        )
+        return tuple(stored), cls(owner, field, annotation, len(path) > 1, own_serializer)
 
     def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+        """A whole value of the field, stored as ``save`` stores it (None: REMOVE)."""
+        if self.owner is not None:
+            try:
+                return encode_field(self.owner, self.field, value, nested=self.nested)[1]
+            except CodecError as exc:
+                raise CodecError(where, exc.reason) from None
+        # An element of a list or an entry of a dict: a save stores it inside its container.
+        adapter = _adapter(self.annotation)
         try:
-            checked = self.adapter.validate_python(value)
+            checked = adapter.validate_python(value)
         except ValidationError as exc:
-            problems = "; ".join(error["msg"] for error in exc.errors())
-            raise CodecError(where, f"not a valid value for the field: {problems}") from None
-        plain = self.adapter.dump_python(checked, by_alias=True)
-        if plain is None:
-            return None if self.top_level and self.omit_none else _NULL
+            raise CodecError(where, f"not a valid value: {describe_errors(exc)}") from None
+        plain = adapter.dump_python(checked, by_alias=True)
         encoded = encode_value(plain, where)
-        if encoded is None and not self.omit_empty_set:
-            return _EMPTY_LIST
-        return encoded
+        return _EMPTY_LIST if encoded is None else encoded
+
+    def encode_part(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+        """An action's operand, checked against the field's type alone (no constraints).
+
+        ``Increment(-1)`` on ``Field(ge=0)`` is not refused for its sign: the value the
+        field will hold is not known before the update runs.
+        """
+        if self.own_serializer:
+            msg = (
+                "the field has its own serializer, so its stored form is not known to the "
+                "action; set the whole value instead"
+            )
+            raise CodecError(where, msg)
+        adapter = _adapter(self.annotation)
+        try:
+            checked = adapter.validate_python(value)
+        except ValidationError as exc:
+            raise CodecError(where, f"not a valid value: {describe_errors(exc)}") from None
+        return encode_value(adapter.dump_python(checked, by_alias=True), where)
 
     def remove(self, where: str) -> AttributeValue | None:
-        """None: REMOVE, if the field reads back as None without the attribute."""
-        try:
-            self.adapter.validate_python(None)
-        except ValidationError:
-            raise CodecError(where, "None would remove a value the field requires") from None
-        return _NULL if self.top_level and not self.omit_none else None
+        """None, stored as ``save`` stores it: REMOVE where absence reads back as None."""
+        return self.encode(None, where)
+
+    def check_remove_from_set(self, where: str) -> None:
+        """Refuse RemoveFromSet where removing the last member would read back otherwise.
+
+        DynamoDB removes a set attribute whose last member is deleted: that reads back as
+        an empty set only where the field's absence does.
+        """
+        owner = self.owner
+        # Inside another model or a container, a removed attribute is simply missing.
+        if owner is None or self.nested or shape_of(owner).stored[self.field] not in (
+            shape_of(owner).omit_empty_set
+        ):
+            msg = (
+                "RemoveFromSet could delete the set's last member, and DynamoDB then removes "
+                "the attribute, which this field reads back as its default, not as an empty "
+                "set; give the field an empty-set default (Field(default_factory=set)), or "
+                "set the whole value"
+            )
+            raise CodecError(where, msg)
 
 
-def _annotation_of(annotation: Any, metadata: list[Any]) -> Any:  # noqa: ANN401
-    """The field's type with its constraints (``Field(ge=0)``...), as pydantic checks it."""
-    return Annotated[(annotation, *metadata)] if metadata else annotation
+# An empty set inside a list or dict: a save stores it as an empty list.
+_EMPTY_LIST: Final[AttributeValue] = {"L": []}
+
+
+def _has_serializer(model_class: type[BaseModel], field: str) -> bool:
+    serializers = model_class.__pydantic_decorators__.field_serializers.values()
+    return any(field in info.info.fields or "*" in info.info.fields for info in serializers)
 
 
 def _unwrap(annotation: Any) -> Any:  # noqa: ANN401
@@ -304,19 +352,19 @@ def _adapter(annotation: Any) -> TypeAdapter[Any]:  # noqa: ANN401
     return adapter
 
 
-def _change(path: Path, value: object, encoder: _Plain | _FieldEncoder) -> Change:
+def _change(path: Path, value: object, encoder: _Plain | _Field) -> Change:
     where = render_path(path)
     if value is None:
         return _set_or_remove(path, encoder.remove(where))
     if isinstance(value, Increment):
-        encoded = encoder.encode(value.n, where)
+        encoded = encoder.encode_part(value.n, where)
         if encoded is None or "N" not in encoded:
-            raise CodecError(where, "Increment needs a number attribute")
+            raise CodecError(where, "Increment needs a number field (the field holds no number)")
         return Change("increment", path, {"N": encoded["N"]})
     if isinstance(value, (Append, Prepend)):
-        encoded = encoder.encode(list(value.values), where)
+        encoded = encoder.encode_part(list(value.values), where)
         if encoded is None or "L" not in encoded:
-            raise CodecError(where, f"{type(value).__name__} needs a list attribute")
+            raise CodecError(where, f"{type(value).__name__} needs a list field")
         return Change("append" if isinstance(value, Append) else "prepend", path, encoded)
     if isinstance(value, IfNotExists):
         encoded = encoder.encode(value.value, where)
@@ -324,11 +372,19 @@ def _change(path: Path, value: object, encoder: _Plain | _FieldEncoder) -> Chang
             raise CodecError(where, "IfNotExists needs a value DynamoDB can store")
         return Change("if_not_exists", path, encoded)
     if isinstance(value, (AddToSet, RemoveFromSet)):
-        encoded = encoder.encode(set(value.values), where)
-        if encoded is None or not _SET_TAGS & encoded.keys():
-            raise CodecError(where, f"{type(value).__name__} needs a set attribute")
-        return Change("add" if isinstance(value, AddToSet) else "delete", path, encoded)
+        return _set_change(path, value, encoder, where)
     return _set_or_remove(path, encoder.encode(value, where))
+
+
+def _set_change(
+    path: Path, value: AddToSet | RemoveFromSet, encoder: _Plain | _Field, where: str
+) -> Change:
+    encoded = encoder.encode_part(set(value.values), where)
+    if encoded is None or not _SET_TAGS & encoded.keys():
+        raise CodecError(where, f"{type(value).__name__} needs a set field")
+    if isinstance(value, RemoveFromSet):
+        encoder.check_remove_from_set(where)
+    return Change("add" if isinstance(value, AddToSet) else "delete", path, encoded)
 
 
 def _set_or_remove(path: Path, encoded: AttributeValue | None) -> Change:
