@@ -301,7 +301,7 @@ CASES: list[Case] = [
         "update",
         lambda w: w.service.update(w.seeded, "a", {"quantity": "twelve"}, model_class=Strict),
         DynamoDBValidationError,
-        "'quantity': not a valid value for the field",
+        "'quantity': not a valid value",
     ),
     Case(
         "update: a field the model does not have",

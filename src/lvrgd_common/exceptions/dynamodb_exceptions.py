@@ -47,6 +47,8 @@ class DynamoDBServiceError(Exception):
         sk: Sort key of the item concerned, or None.
         error_code: The AWS error code (e.g. ``"ValidationException"``), or None.
         reason: What went wrong, without the context above.
+        item_index: Where one item of many (a batch, a transaction) was refused: its
+            index in the input, with its keys in ``pk`` and ``sk``; otherwise None.
     """
 
     def __init__(
@@ -57,16 +59,20 @@ class DynamoDBServiceError(Exception):
         pk: KeyValue | None = None,
         sk: KeyValue | None = None,
         error_code: str | None = None,
+        item_index: int | None = None,
     ) -> None:
         self.operation = operation
         self.reason = reason
         self.pk = pk
         self.sk = sk
         self.error_code = error_code
+        self.item_index = item_index
         super().__init__(self._message())
 
     def _message(self) -> str:
         parts = [f"{self.operation} failed"]
+        if self.item_index is not None:
+            parts.append(f" for item #{self.item_index}")
         if self.pk is not None:
             parts.append(f" for pk={self.pk!r}")
             if self.sk is not None:

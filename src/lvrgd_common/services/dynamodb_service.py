@@ -73,6 +73,7 @@ from lvrgd_common.services._dynamodb.requests import (
     key_values,
     put_entry,
     query_request,
+    refused_as_item,
     save_request,
     transact_get_request,
     transact_write_request,
@@ -826,9 +827,10 @@ class DynamoDBService:
             # Encoded in one go, the collector held off: it would scan the growing set of
             # encoded items again and again while it grows (`collector_paused`).
             with collector_paused():
-                for item in items:
-                    check_unversioned(item)
-                    key, encoded[key] = encoded_item(item, keys)
+                for index, item in enumerate(items):
+                    with refused_as_item(index, item):
+                        check_unversioned(item)
+                        key, encoded[key] = encoded_item(item, keys)
                     originals[key] = item
             await self._write_batches(
                 op,

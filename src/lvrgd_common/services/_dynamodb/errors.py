@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ __all__ = [
     "TRANSLATED_ERRORS",
     "ErrorRoom",
     "InvalidInputError",
+    "RefusedItemError",
     "ServerFaultError",
     "check_progress",
     "describe_table",
@@ -56,6 +58,16 @@ __all__ = [
 
 class InvalidInputError(ValueError):
     """Input the service must refuse before sending; it becomes a validation error."""
+
+
+class RefusedItemError(InvalidInputError):
+    """One item of many refused: its index in the input and its keys, for the error."""
+
+    def __init__(self, index: int, pk: object, sk: object, cause: InvalidInputError) -> None:
+        self.item_index = index
+        self.pk = pk
+        self.sk = sk
+        super().__init__(str(cause))
 
 
 class ServerFaultError(RuntimeError):
@@ -108,10 +120,26 @@ class ErrorRoom:
         for raised, leaves_as in _LEAVES_AS:
             if isinstance(exc, raised):
                 log = self.log
-                error = leaves_as(operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc))
+                if isinstance(exc, RefusedItemError):
+                    error = leaves_as(
+                        operation=log.name,
+                        pk=_key_part(exc.pk),
+                        sk=_key_part(exc.sk),
+                        reason=str(exc),
+                        item_index=exc.item_index,
+                    )
+                else:
+                    error = leaves_as(operation=log.name, pk=log.pk, sk=log.sk, reason=str(exc))
                 log.__exit__(leaves_as, error, traceback)
                 raise error from exc
         self.log.__exit__(exc_type, exc, traceback)
+
+
+def _key_part(value: object) -> KeyValue | None:
+    """A refused item's key part as the error keeps it (None where it is no key value)."""
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
+    return value if isinstance(value, (str, int, Decimal, bytes)) else None
 
 
 # Transport failures below botocore that mean DynamoDB could not be reached.

@@ -69,7 +69,7 @@ def kind_of(value: object) -> str | None:
         return None
     if isinstance(value, (int, Decimal)):
         return "N"
-    if isinstance(value, (bytes, bytearray)):
+    if isinstance(value, (bytes, bytearray, memoryview)):
         return "B"
     return None
 

@@ -8,6 +8,7 @@ it in one place, to the requests of `CAPACITY_APIS`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
@@ -20,13 +21,14 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_sized_item,
     item_size,
 )
+from lvrgd_common.services._dynamodb.errors import RefusedItemError
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, named_attributes
 from lvrgd_common.services._dynamodb.keys import Key, TableKeys
 from lvrgd_common.services._dynamodb.shapes import shape_of
 from lvrgd_common.services._dynamodb.updates import plan_updates, version_change, version_name
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Iterator, Mapping, Sequence
 
     from lvrgd_common.services._dynamodb.expressions import Conditions
 
@@ -51,6 +53,7 @@ __all__ = [
     "put_entry",
     "put_request",
     "query_request",
+    "refused_as_item",
     "save_request",
     "transact_get_items",
     "transact_get_request",
@@ -101,25 +104,59 @@ def check_page_size(limit: object, name: str = "limit") -> None:
 
 
 def check_keys(table_keys: TableKeys, keys: Iterable[object]) -> list[Key]:
-    """Every key as a checked ``(pk, sk)`` pair, in order (repeats kept)."""
-    return [table_keys.checked(*_pair(key)) for key in keys]
+    """Every key as a checked ``(pk, sk)`` pair, in order (repeats kept).
+
+    Raises:
+        RefusedItemError: A key that is no pair or does not fit the schema, named by index.
+    """
+    checked: list[Key] = []
+    for index, key in enumerate(keys):
+        with refused_as_item(index, key):
+            checked.append(table_keys.checked(*_pair(key)))
+    return checked
 
 
 def encoded_keys(table_keys: TableKeys, keys: Iterable[object]) -> dict[Key, Item]:
-    """Each distinct ``(pk, sk)`` pair, checked, in order of first mention -> its stored key."""
+    """Each distinct ``(pk, sk)`` pair, checked, in order of first mention -> its stored key.
+
+    Raises:
+        RefusedItemError: A key that is no pair or does not fit the schema, named by index.
+    """
     encoded: dict[Key, Item] = {}
-    for key in keys:
-        pair = _pair(key)
-        stored = table_keys.encode(*pair)  # checked before it is hashed: a list is refused
+    for index, key in enumerate(keys):
+        with refused_as_item(index, key):
+            pair = _pair(key)
+            stored = table_keys.encode(*pair)  # checked before it is hashed: a list is refused
         encoded.setdefault(pair, stored)
     return encoded
 
 
+@contextmanager
+def refused_as_item(index: int, item: object) -> Iterator[None]:
+    """Name the item (its index in the input and its keys) when it is refused."""
+    try:
+        yield
+    except RefusedItemError:
+        raise
+    except InvalidInputError as exc:
+        if isinstance(item, tuple) and len(item) == 2:  # noqa: PLR2004 - a key pair
+            pk, sk = item
+        else:
+            pk, sk = getattr(item, "pk", None), getattr(item, "sk", None)
+        raise RefusedItemError(index, pk, sk, exc) from exc
+
+
 def _pair(key: object) -> Key:
+    """A ``(pk, sk)`` pair, any bytes-like part as bytes (hashable, and compared as bytes)."""
     if not isinstance(key, tuple) or len(key) != 2:  # noqa: PLR2004 - a pair
         msg = f"keys must be (pk, sk) tuples, got {key!r}"
         raise InvalidInputError(msg)
-    return key
+    pk, sk = key
+    if isinstance(pk, (bytearray, memoryview)):
+        pk = bytes(pk)
+    if isinstance(sk, (bytearray, memoryview)):
+        sk = bytes(sk)
+    return pk, sk
 
 
 def key_values(keys: Iterable[object]) -> list[object]:
@@ -420,16 +457,17 @@ def transact_write_items(
     _check_transaction_size(len(operations))
     seen: set[Key] = set()
     entries: list[dict[str, Any]] = []
-    for operation in operations:
-        if not isinstance(operation, TransactionWriteItem):
-            msg = f"expected TransactionWriteItem, got {type(operation).__name__}"
-            raise InvalidInputError(msg)
-        key = table_keys.checked(*operation.key)
-        if key in seen:
-            msg = f"the transaction names item {key!r} more than once"
-            raise InvalidInputError(msg)
-        seen.add(key)
-        entries.append(_transaction_entry(table, table_keys, operation))
+    for index, operation in enumerate(operations):
+        with refused_as_item(index, getattr(operation, "key", None)):
+            if not isinstance(operation, TransactionWriteItem):
+                msg = f"expected TransactionWriteItem, got {type(operation).__name__}"
+                raise InvalidInputError(msg)
+            key = table_keys.checked(*operation.key)
+            if key in seen:
+                msg = f"the transaction names item {key!r} more than once"
+                raise InvalidInputError(msg)
+            seen.add(key)
+            entries.append(_transaction_entry(table, table_keys, operation))
     return entries
 
 

@@ -196,7 +196,7 @@ class _Plain:
     def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
         return encode_value(value, where)
 
-    def encode_part(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+    def encode_part(self, value: Any, where: str, _action: str) -> AttributeValue | None:  # noqa: ANN401
         return encode_value(value, where)
 
     def remove(self, where: str) -> AttributeValue | None:  # noqa: ARG002
@@ -277,7 +277,7 @@ class _Field:
         encoded = encode_value(plain, where)
         return _EMPTY_LIST if encoded is None else encoded
 
-    def encode_part(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
+    def encode_part(self, value: Any, where: str, action: str) -> AttributeValue | None:  # noqa: ANN401
         """An action's operand, checked against the field's type alone (no constraints).
 
         ``Increment(-1)`` on ``Field(ge=0)`` is not refused for its sign: the value the
@@ -293,7 +293,9 @@ class _Field:
         try:
             checked = adapter.validate_python(value)
         except ValidationError as exc:
-            raise CodecError(where, f"not a valid value: {describe_errors(exc)}") from None
+            problems = "; ".join(error["msg"] for error in exc.errors(include_input=False))
+            msg = f"{action}, which the field's type does not take ({problems})"
+            raise CodecError(where, msg) from None
         return encode_value(adapter.dump_python(checked, by_alias=True), where)
 
     def remove(self, where: str) -> AttributeValue | None:
@@ -308,8 +310,10 @@ class _Field:
         """
         owner = self.owner
         # Inside another model or a container, a removed attribute is simply missing.
-        if owner is None or self.nested or shape_of(owner).stored[self.field] not in (
-            shape_of(owner).omit_empty_set
+        if (
+            owner is None
+            or self.nested
+            or shape_of(owner).stored[self.field] not in (shape_of(owner).omit_empty_set)
         ):
             msg = (
                 "RemoveFromSet could delete the set's last member, and DynamoDB then removes "
@@ -357,14 +361,16 @@ def _change(path: Path, value: object, encoder: _Plain | _Field) -> Change:
     if value is None:
         return _set_or_remove(path, encoder.remove(where))
     if isinstance(value, Increment):
-        encoded = encoder.encode_part(value.n, where)
+        needs = "Increment needs a number field"
+        encoded = encoder.encode_part(value.n, where, needs)
         if encoded is None or "N" not in encoded:
-            raise CodecError(where, "Increment needs a number field (the field holds no number)")
+            raise CodecError(where, needs)
         return Change("increment", path, {"N": encoded["N"]})
     if isinstance(value, (Append, Prepend)):
-        encoded = encoder.encode_part(list(value.values), where)
+        needs = f"{type(value).__name__} needs a list field"
+        encoded = encoder.encode_part(list(value.values), where, needs)
         if encoded is None or "L" not in encoded:
-            raise CodecError(where, f"{type(value).__name__} needs a list field")
+            raise CodecError(where, needs)
         return Change("append" if isinstance(value, Append) else "prepend", path, encoded)
     if isinstance(value, IfNotExists):
         encoded = encoder.encode(value.value, where)
@@ -379,9 +385,10 @@ def _change(path: Path, value: object, encoder: _Plain | _Field) -> Change:
 def _set_change(
     path: Path, value: AddToSet | RemoveFromSet, encoder: _Plain | _Field, where: str
 ) -> Change:
-    encoded = encoder.encode_part(set(value.values), where)
+    needs = f"{type(value).__name__} needs a set field"
+    encoded = encoder.encode_part(set(value.values), where, needs)
     if encoded is None or not _SET_TAGS & encoded.keys():
-        raise CodecError(where, f"{type(value).__name__} needs a set field")
+        raise CodecError(where, needs)
     if isinstance(value, RemoveFromSet):
         encoder.check_remove_from_set(where)
     return Change("add" if isinstance(value, AddToSet) else "delete", path, encoded)
