@@ -292,7 +292,7 @@ CASES: list[Case] = [
     Case(
         "update: model_class that is not a model",
         "update",
-        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, model_class=dict),  # type: ignore[type-var]
+        lambda w: w.service.update(w.seeded, "a", {"text": "x"}, model_class=dict),
         DynamoDBValidationError,
         "model_class must be a DynamoDBBaseModel subclass",
     ),
@@ -354,7 +354,7 @@ CASES: list[Case] = [
             ]
         ),
         DynamoDBValidationError,
-        "'quantity': not a valid value for the field",
+        "'quantity': Increment needs a number field",
     ),
     # --- keys -----------------------------------------------------------------------------
     Case(

@@ -7,17 +7,19 @@ Each test here failed before the codec's one field encoder (round 3, issue 20).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pytest
 from boto3.dynamodb.conditions import Attr
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
 from pydantic.alias_generators import to_pascal
 
 from helpers import raw_client
 from lvrgd_common import (
+    Append,
     AttributeCondition,
     DynamoDBBaseModel,
     DynamoDBConditionalCheckError,
@@ -129,7 +131,7 @@ async def test_update_with_model_class_refuses_what_the_models_validator_refuses
     service: DynamoDBService, config: DynamoDBConfig, pk: str
 ) -> None:
     await service.save(Profile(pk=pk, sk="s", handle="ann"))
-    with pytest.raises(DynamoDBValidationError, match="'handle': fails validation"):
+    with pytest.raises(DynamoDBValidationError, match="no spaces in a handle"):
         await service.update(pk, "s", {"handle": "a b"}, model_class=Profile)
     assert (await _raw(config, _key(pk, "s")))["handle"] == {"S": "ann"}
     assert await service.get_one(pk, "s", Profile) is not None  # still readable
@@ -403,15 +405,23 @@ async def test_a_refused_transaction_item_is_named_by_index_and_key(
         "eyJwayI6IHsiUyI6IDF9fQ",  # {"pk": {"S": 1}}
         "\udcff",
         "A" * 10_000,
-        "WwoKWwoKWwoK" * 500,  # deeply nested lists
+        "WwoKWwoKWwoK" * 500,  # too long
+        base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("="),  # deeply nested
         "eyJwayI6IDF9",  # {"pk": 1}
+        "é.é",
+        "abc.\u00e9",
     ],
 )
+@pytest.mark.parametrize("signed", [False, True], ids=["plain", "signed"])
 async def test_every_malformed_cursor_is_a_validation_error(
-    service: DynamoDBService, pk: str, cursor: str
+    config: DynamoDBConfig, pk: str, cursor: str, *, signed: bool
 ) -> None:
-    with pytest.raises(DynamoDBValidationError):
-        await service.query_by_pk(pk, Small, cursor=cursor)
+    settings = (
+        config.model_copy(update={"cursor_secret": SecretStr("s" * 32)}) if signed else config
+    )
+    async with DynamoDBService(LoggingService(), settings) as service:
+        with pytest.raises(DynamoDBValidationError):
+            await service.query_by_pk(pk, Small, cursor=cursor)
 
 
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
@@ -497,3 +507,31 @@ async def test_conditions_of_the_librarys_own_kind_compare_stored_forms(
     read = await service.get_one(pk, "s", Session)
     assert read is not None
     assert read.expires_at == later
+
+
+class Cat(DynamoDBBaseModel):
+    kind: Literal["cat"] = "cat"
+    name: str = ""
+    lives: int = 9
+
+
+class Dog(DynamoDBBaseModel):
+    kind: Literal["dog"] = "dog"
+    name: str = ""
+    tricks: list[str] = []
+
+
+Pet = Annotated[Cat | Dog, Field(discriminator="kind")]
+
+
+async def test_update_takes_a_discriminated_union_as_model_class(
+    service: DynamoDBService, pk: str
+) -> None:
+    await service.save(Cat(pk=pk, sk="c", name="Tom"))
+    await service.save(Dog(pk=pk, sk="d", name="Rex"))
+    cat = await service.update(pk, "c", {"name": "Felix"}, model_class=Pet)
+    assert cat == Cat(pk=pk, sk="c", name="Felix")
+    dog = await service.update(pk, "d", {"tricks": Append(["sit"])}, model_class=Pet)
+    assert dog == Dog(pk=pk, sk="d", name="Rex", tricks=["sit"])
+    with pytest.raises(DynamoDBValidationError, match="no field"):
+        await service.update(pk, "c", {"wings": 2}, model_class=Pet)

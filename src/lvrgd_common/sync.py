@@ -193,6 +193,7 @@ class DynamoDBService:
         model_class: type[T],
     ) -> T: ...
 
+    @overload
     def update(
         self,
         pk: KeyValue,
@@ -200,8 +201,18 @@ class DynamoDBService:
         updates: Mapping[Any, Any],
         *,
         conditions: Conditions = (),
-        model_class: type[T] | None = None,
-    ) -> T | None:
+        model_class: object,
+    ) -> Any: ...  # noqa: ANN401 - a union of model classes: one of its members
+
+    def update(
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        updates: Mapping[Any, Any],
+        *,
+        conditions: Conditions = (),
+        model_class: object = None,
+    ) -> Any:
         """Change attributes of an existing item; see `lvrgd_common.DynamoDBService.update`."""
         if model_class is None:
             return self._call(

@@ -296,6 +296,7 @@ class DynamoDBService:
         model_class: type[T],
     ) -> T: ...
 
+    @overload
     async def update(
         self,
         pk: KeyValue,
@@ -303,8 +304,18 @@ class DynamoDBService:
         updates: Mapping[Any, Any],
         *,
         conditions: Conditions = (),
-        model_class: type[T] | None = None,
-    ) -> T | None:
+        model_class: object,
+    ) -> Any: ...  # noqa: ANN401 - a union of model classes: one of its members
+
+    async def update(
+        self,
+        pk: KeyValue,
+        sk: KeyValue | None,
+        updates: Mapping[Any, Any],
+        *,
+        conditions: Conditions = (),
+        model_class: object = None,
+    ) -> Any:
         """Change attributes of an existing item, atomically.
 
         A plain value SETs the attribute, None removes it, update actions (`Increment`,
@@ -347,8 +358,7 @@ class DynamoDBService:
                 ) from exc.__cause__
             if model_class is None:
                 return None
-            updated: T = _decode(op, keys, response["Attributes"], reader_of(model_class))
-            return updated
+            return _decode(op, keys, response["Attributes"], reader_of(model_class))
 
     # --- queries --------------------------------------------------------------------------
 

@@ -296,7 +296,8 @@ def _assign(
     try:
         type(instance).__pydantic_validator__.validate_assignment(instance, field, value)
     except ValidationError as exc:
-        raise CodecError(stored, f"not a valid value: {describe_errors(exc, names)}") from None
+        problems = describe_errors(exc, names, of_input=True)
+        raise CodecError(stored, f"not a valid value: {problems}") from None
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         # A model-level validator that reads other fields cannot judge one field alone.
         reason = (
@@ -747,8 +748,15 @@ _QUOTING_ERRORS: Final = frozenset({"value_error", "assertion_error", "union_tag
 _KNOWN_ERRORS: Final = frozenset(get_args(ErrorType)) - _QUOTING_ERRORS
 
 
-def describe_errors(exc: ValidationError, stored: Mapping[str, str] | None = None) -> str:
-    """Where and what a validation error is, without the input: ``attr: expected``."""
+def describe_errors(
+    exc: ValidationError, stored: Mapping[str, str] | None = None, *, of_input: bool = False
+) -> str:
+    """Where and what a validation error is, without the value: ``attr: expected``.
+
+    ``of_input``: the error is about a value the caller passed (an update), not a stored
+    one, so the model's own messages (``ValueError("no spaces")``) are kept; for stored
+    values they are left out, as they may quote the value.
+    """
     parts: list[str] = []
     for error in exc.errors(include_url=False, include_input=False, include_context=False):
         loc = [str(part) for part in error["loc"]]
@@ -756,7 +764,8 @@ def describe_errors(exc: ValidationError, stored: Mapping[str, str] | None = Non
             loc[0] = stored.get(loc[0], loc[0])
         where = ".".join(loc) or "the item"
         kind = error["type"]
-        expected = error["msg"] if kind in _KNOWN_ERRORS else f"fails validation ({kind})"
+        known = of_input or kind in _KNOWN_ERRORS
+        expected = error["msg"] if known else f"fails validation ({kind})"
         parts.append(f"{where!r}: {expected}")
     return "; ".join(parts)
 

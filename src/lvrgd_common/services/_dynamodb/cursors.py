@@ -71,6 +71,10 @@ def decode_cursor(token: object, scope: str, secret: bytes | None) -> dict[str, 
     if not isinstance(token, str) or not 0 < len(token) <= MAX_CURSOR_CHARS:
         msg = f"cursor must be a token from next_cursor (a string of 1 to {MAX_CURSOR_CHARS})"
         raise InvalidInputError(msg)
+    if not token.isascii():
+        # Tokens are base64url: anything else is not one (and would not even compare).
+        msg = "the cursor is not a token from next_cursor (it holds non-ASCII characters)"
+        raise InvalidInputError(msg)
     payload, _, signature = token.partition(".")
     if secret is not None:
         if not signature:
@@ -83,7 +87,7 @@ def decode_cursor(token: object, scope: str, secret: bytes | None) -> dict[str, 
             raise InvalidInputError(msg)
     try:
         body = json.loads(_unb64(payload))
-    except (ValueError, binascii.Error) as exc:  # bad base64, UTF-8 or JSON alike
+    except (ValueError, binascii.Error, RecursionError) as exc:  # bad base64, UTF-8, JSON
         msg = "the cursor is not a token from next_cursor (it does not decode)"
         raise InvalidInputError(msg) from exc
     key = body.get("k") if isinstance(body, dict) else None

@@ -139,7 +139,8 @@ def _tag_decoder(
             entry = by_tag.get(tag) if isinstance(tag, (str, int, bool)) else None
             if entry is not None and entry[0] == name:
                 return model_decoder(entry[1])(raw)
-            msg = f"the stored item's {discriminator!r} is {tag!r}; expected one of {known}"
+            # The stored tag is not quoted: decode errors name no stored value.
+            msg = f"the stored item's {discriminator!r} is none of {known}"
             raise UnfitItemError(msg)
         msg = f"the stored item has no {discriminator!r} to choose among {known}"
         raise UnfitItemError(msg)

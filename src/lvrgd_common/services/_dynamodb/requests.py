@@ -9,7 +9,7 @@ it in one place, to the requests of `CAPACITY_APIS`.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
 from lvrgd_common.models.transaction_write_item import TransactionWriteItem
@@ -24,11 +24,17 @@ from lvrgd_common.services._dynamodb.codec import (
 from lvrgd_common.services._dynamodb.errors import RefusedItemError
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, named_attributes
 from lvrgd_common.services._dynamodb.keys import Key, TableKeys
+from lvrgd_common.services._dynamodb.reading import reader_of
 from lvrgd_common.services._dynamodb.shapes import shape_of
-from lvrgd_common.services._dynamodb.updates import plan_updates, version_change, version_name
+from lvrgd_common.services._dynamodb.updates import (
+    Change,
+    plan_updates,
+    version_change,
+    version_name,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping, Sequence
+    from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
     from lvrgd_common.services._dynamodb.expressions import Conditions
 
@@ -366,30 +372,27 @@ def update_request(
     key: Key,
     updates: Mapping[Any, Any],
     conditions: Conditions = (),
-    model_class: type[DynamoDBBaseModel] | None = None,
+    model_class: object = None,
 ) -> dict[str, Any]:
     """An Update of an item that must exist: SET, REMOVE, ADD and DELETE as ``updates`` say.
 
     With ``model_class``, keys are field names and values are checked against the fields;
     the response carries the item as it is after the update. For a `VersionedModel`, the
     stored version advances by one, and must first equal ``updates["version"]`` if given.
+    A union of model classes takes the updates its members store alike.
 
     Raises:
         InvalidInputError: Bad updates (empty, a key attribute, overlapping paths, a bad
-            action, an unknown field, a value the field does not take).
+            action, an unknown field, a value the field does not take, members of a union
+            that would store them differently).
     """
     encoded_key = table_keys.encode(*key)
-    if model_class is not None:
-        check_model_class(model_class)
-    others, version, expected = version_change(updates, model_class)
     key_names = KEY_ATTRIBUTES | set(table_keys.names)
-    # Only the version may be named: the update checks and advances it, nothing else.
-    changes = (
-        [] if version is not None and not others else plan_updates(others, key_names, model_class)
-    )
-    if version is not None:
-        changes.append(version)
-    builder = ExpressionBuilder(model_class)
+    if model_class is None:
+        changes, expected = plan_updates(updates, key_names), None
+    else:
+        changes, expected = _planned_for_members(updates, key_names, reader_of(model_class).members)
+    builder = ExpressionBuilder(model_class if isinstance(model_class, type) else None)
     request: dict[str, Any] = {
         "TableName": table,
         "Key": encoded_key,
@@ -398,17 +401,64 @@ def update_request(
     if model_class is not None:
         request["ReturnValues"] = "ALL_NEW"
     required = [f"attribute_exists({builder.name(table_keys.partition_name)})"]
-    if expected is not None and model_class is not None:
-        required.append(_version_check(builder, version_name(model_class), expected))
+    if expected is not None:
+        required.append(_version_check(builder, *expected))
     return _with_conditions(request, builder, table_keys, conditions, required)
+
+
+_Plan: TypeAlias = tuple[list[Change], tuple[str, int] | None]
+
+
+def _planned_for_members(
+    updates: Mapping[Any, Any],
+    key_names: Collection[str],
+    members: tuple[type[DynamoDBBaseModel], ...],
+) -> _Plan:
+    """The changes (and the version to check) that every member taking the updates agrees on.
+
+    A member that cannot take them (no such field...) is left out: an item of that member
+    would not be updated this way. At least one must take them, and those that do must
+    store them alike.
+    """
+    plans: list[_Plan] = []
+    refusals: list[InvalidInputError] = []
+    for member in members:
+        try:
+            plans.append(_planned(updates, key_names, member))
+        except InvalidInputError as exc:
+            refusals.append(exc)
+    if not plans:
+        raise refusals[0]
+    if any(plan != plans[0] for plan in plans[1:]):
+        msg = (
+            "the members of the model_class union would store these updates differently "
+            "(other names, types or version handling); pass the member's own class"
+        )
+        raise InvalidInputError(msg)
+    return plans[0]
+
+
+def _planned(
+    updates: Mapping[Any, Any], key_names: Collection[str], model_class: type[DynamoDBBaseModel]
+) -> _Plan:
+    others, version, expected = version_change(updates, model_class)
+    # Only the version may be named: the update checks and advances it, nothing else.
+    changes = (
+        [] if version is not None and not others else plan_updates(others, key_names, model_class)
+    )
+    if version is not None:
+        changes.append(version)
+    check = None if expected is None else (version_name(model_class), expected)
+    return changes, check
 
 
 def is_guarded(updates: object, conditions: Conditions, model_class: object) -> bool:
     """Whether an update may fail for more than the item's absence."""
-    versioned = isinstance(model_class, type) and issubclass(model_class, VersionedModel)
-    return bool(conditions) or (
-        versioned and isinstance(updates, dict) and VERSION_FIELD in updates
-    )
+    if conditions:
+        return True
+    if model_class is None or not isinstance(updates, dict) or VERSION_FIELD not in updates:
+        return False
+    return any(issubclass(member, VersionedModel) for member in reader_of(model_class).members)
 
 
 def _version_check(builder: ExpressionBuilder, attribute: str, expected: int) -> str:

@@ -272,7 +272,8 @@ class _Field:
         try:
             checked = adapter.validate_python(value)
         except ValidationError as exc:
-            raise CodecError(where, f"not a valid value: {describe_errors(exc)}") from None
+            problems = describe_errors(exc, of_input=True)
+            raise CodecError(where, f"not a valid value: {problems}") from None
         plain = adapter.dump_python(checked, by_alias=True)
         encoded = encode_value(plain, where)
         return _EMPTY_LIST if encoded is None else encoded
@@ -300,7 +301,11 @@ class _Field:
 
     def remove(self, where: str) -> AttributeValue | None:
         """None, stored as ``save`` stores it: REMOVE where absence reads back as None."""
-        return self.encode(None, where)
+        try:
+            return self.encode(None, where)
+        except CodecError as exc:
+            msg = f"None would remove a value the field requires ({exc.reason})"
+            raise CodecError(where, msg) from None
 
     def check_remove_from_set(self, where: str) -> None:
         """Refuse RemoveFromSet where removing the last member would read back otherwise.
