@@ -150,9 +150,15 @@ async def test_update_refuses_a_field_save_never_stores(
 async def test_an_increment_is_checked_as_the_value_the_field_will_hold(
     service: DynamoDBService, pk: str
 ) -> None:
-    await service.save(Profile(pk=pk, sk="s", stock=5))
+    await service.save(Profile(pk=pk, sk="s", stock=1))
     updated = await service.update(pk, "s", {"stock": Increment(-1)}, model_class=Profile)
-    assert updated.stock == 4
+    assert updated.stock == 0
+    # Below Field(ge=0) the item could never be read again: the server refuses it.
+    with pytest.raises(DynamoDBConditionalCheckError):
+        await service.update(pk, "s", {"stock": Increment(-1)}, model_class=Profile)
+    read = await service.get_one(pk, "s", Profile)
+    assert read is not None
+    assert read.stock == 0
     with pytest.raises(DynamoDBValidationError, match="Increment needs a number"):
         await service.update(pk, "s", {"handle": Increment(1)}, model_class=Profile)
 

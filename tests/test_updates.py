@@ -65,8 +65,13 @@ def test_values_are_encoded_as_save_encodes_them() -> None:
 
 def test_actions_are_checked_against_the_field() -> None:
     assert plan({"item_count": Increment(2), "lines": Append(["a"])}) == [
-        Change("increment", ("itemCount",), {"N": "2"}),
+        # item_count is Field(ge=0): the count before may be anything >= -2 (or absent).
+        Change("increment", ("itemCount",), {"N": "2"}, ((">=", {"N": "-2"}, True),)),
         Change("append", ("lines",), {"L": [{"S": "a"}]}),
+    ]
+    # A decrement is not refused for its sign: the stored count must be >= 1 for it.
+    assert plan({"item_count": Increment(-1)}) == [
+        Change("increment", ("itemCount",), {"N": "-1"}, ((">=", {"N": "1"}, False),)),
     ]
     assert plan({("stats", "views"): Increment(1)}) == [
         Change("increment", ("stats", "views"), {"N": "1"})

@@ -347,7 +347,7 @@ class DynamoDBService:
             try:
                 response = await self._send(op, "update_item", request)
             except DynamoDBConditionalCheckError as exc:
-                if is_guarded(updates, conditions, model_class):
+                if is_guarded(request):
                     raise
                 raise DynamoDBItemNotFoundError(
                     operation=op.name,

@@ -199,6 +199,18 @@ class ExpressionBuilder:
             f"{clause} {', '.join(parts)}" for clause, parts in clauses.items() if parts
         )
 
+    def guards(self, changes: Iterable[Change]) -> list[str]:
+        """The conditions that keep the changed fields within their bounds (see `Change`)."""
+        clauses: list[str] = []
+        for change in changes:
+            for operator, value, absent_ok in change.guards:
+                path = self.path(change.path)
+                clause = f"{path} {operator} {self.value(value)}"
+                clauses.append(
+                    f"(attribute_not_exists({path}) OR {clause})" if absent_ok else clause
+                )
+        return clauses
+
     def path(self, path: Path) -> str:
         """A document path with a placeholder per name: ``#n0.#n1[0]``."""
         text = self.name(str(path[0]))

@@ -403,6 +403,7 @@ def update_request(
     required = [f"attribute_exists({builder.name(table_keys.partition_name)})"]
     if expected is not None:
         required.append(_version_check(builder, *expected))
+    required += builder.guards(changes)
     return _with_conditions(request, builder, table_keys, conditions, required)
 
 
@@ -452,13 +453,13 @@ def _planned(
     return changes, check
 
 
-def is_guarded(updates: object, conditions: Conditions, model_class: object) -> bool:
-    """Whether an update may fail for more than the item's absence."""
-    if conditions:
-        return True
-    if model_class is None or not isinstance(updates, dict) or VERSION_FIELD not in updates:
-        return False
-    return any(issubclass(member, VersionedModel) for member in reader_of(model_class).members)
+def is_guarded(request: Mapping[str, Any]) -> bool:
+    """Whether an update may fail for more than the item's absence.
+
+    Its first condition is always the item's existence; any other (the caller's
+    conditions, a version check, a field's bounds) is joined to it with AND.
+    """
+    return " AND " in request.get("ConditionExpression", "")
 
 
 def _version_check(builder: ExpressionBuilder, attribute: str, expected: int) -> str:

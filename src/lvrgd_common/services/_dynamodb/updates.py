@@ -53,11 +53,17 @@ _UNIONS: Final = (typing.Union, types.UnionType)
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """One clause of an update: what to do at ``path`` (stored names) with ``value``."""
+    """One clause of an update: what to do at ``path`` (stored names) with ``value``.
+
+    ``guards``: what the attribute must hold before the change for the value after it to
+    keep the field's bounds (``Field(ge=0)`` and an ``Increment(-1)``): ``(operator,
+    value, absent_ok)``, rendered as conditions of the update.
+    """
 
     kind: Kind
     path: Path
     value: AttributeValue | None = None
+    guards: tuple[tuple[str, AttributeValue, bool], ...] = ()
 
 
 def render_path(path: Path) -> str:
@@ -222,6 +228,7 @@ class _Field:
     annotation: Any
     nested: bool
     own_serializer: bool
+    bounds: tuple[tuple[str, Decimal], ...] = ()
 
     @classmethod
     def resolve(cls, model_class: type[BaseModel], path: Path) -> tuple[Path, _Field]:
@@ -231,6 +238,7 @@ class _Field:
         owner: type[BaseModel] | None = None
         field = ""
         own_serializer = False
+        bounds: tuple[tuple[str, Decimal], ...] = ()
         for depth, segment in enumerate(path):
             annotation = _unwrap(annotation)
             where = render_path(path[: depth + 1])
@@ -243,6 +251,7 @@ class _Field:
                     raise CodecError(where, NEVER_STORED)
                 owner, field = annotation, segment
                 own_serializer = _has_serializer(annotation, segment)
+                bounds = _bounds(info.metadata)
                 stored.append(shape_of(annotation).stored[segment])
                 annotation = info.annotation
                 continue
@@ -256,9 +265,9 @@ class _Field:
             else:
                 msg = f"{model_class.__name__} has no attribute at {where!r}"
                 raise InvalidInputError(msg)
-            owner, own_serializer = None, False
+            owner, own_serializer, bounds = None, False, ()
             stored.append(segment)
-        return tuple(stored), cls(owner, field, annotation, len(path) > 1, own_serializer)
+        return tuple(stored), cls(owner, field, annotation, len(path) > 1, own_serializer, bounds)
 
     def encode(self, value: Any, where: str) -> AttributeValue | None:  # noqa: ANN401
         """A whole value of the field, stored as ``save`` stores it (None: REMOVE)."""
@@ -333,6 +342,41 @@ class _Field:
 _EMPTY_LIST: Final[AttributeValue] = {"L": []}
 
 
+def _bounds(metadata: list[Any]) -> tuple[tuple[str, Decimal], ...]:
+    """The numeric bounds of a field (``Field(ge=0, lt=10)``) as ``(operator, limit)``."""
+    found: list[tuple[str, Decimal]] = []
+    for entry in metadata:
+        for attribute, operator in _BOUND_OPERATORS:
+            limit = getattr(entry, attribute, None)
+            if isinstance(limit, (int, float, Decimal)) and not isinstance(limit, bool):
+                found.append((operator, Decimal(str(limit))))
+    return tuple(found)
+
+
+_BOUND_OPERATORS: Final = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+_HOLDS: Final = {
+    ">=": Decimal.__ge__,
+    ">": Decimal.__gt__,
+    "<=": Decimal.__le__,
+    "<": Decimal.__lt__,
+}
+
+
+def _increment_guards(
+    bounds: tuple[tuple[str, Decimal], ...], delta: Decimal
+) -> tuple[tuple[str, AttributeValue, bool], ...]:
+    """What the attribute must hold now for ``now + delta`` to keep each bound.
+
+    An absent attribute counts as 0: it passes where ``delta`` itself keeps the bound.
+    """
+    guards: list[tuple[str, AttributeValue, bool]] = []
+    for operator, limit in bounds:
+        now = encode_value(limit - delta, "Increment")
+        assert now is not None  # noqa: S101 - a number always encodes
+        guards.append((operator, now, bool(_HOLDS[operator](delta, limit))))
+    return tuple(guards)
+
+
 def _has_serializer(model_class: type[BaseModel], field: str) -> bool:
     serializers = model_class.__pydantic_decorators__.field_serializers.values()
     return any(field in info.info.fields or "*" in info.info.fields for info in serializers)
@@ -370,7 +414,9 @@ def _change(path: Path, value: object, encoder: _Plain | _Field) -> Change:
         encoded = encoder.encode_part(value.n, where, needs)
         if encoded is None or "N" not in encoded:
             raise CodecError(where, needs)
-        return Change("increment", path, {"N": encoded["N"]})
+        bounds = encoder.bounds if isinstance(encoder, _Field) else ()
+        guards = _increment_guards(bounds, Decimal(encoded["N"])) if bounds else ()
+        return Change("increment", path, {"N": encoded["N"]}, guards)
     if isinstance(value, (Append, Prepend)):
         needs = f"{type(value).__name__} needs a list field"
         encoded = encoder.encode_part(list(value.values), where, needs)
