@@ -22,7 +22,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError
 
 from lvrgd_common.services._dynamodb.batching import MAX_BATCH_WRITE, chunked
-from lvrgd_common.services._dynamodb.codec import decode_item, encode_key
+from lvrgd_common.services._dynamodb.codec import decode_item
 from lvrgd_common.services._dynamodb.keys import DEFAULT_NAMES, TableKeys
 from lvrgd_common.services._dynamodb.requests import encoded_item
 
@@ -100,7 +100,8 @@ class DirectDynamoDB:
 
     async def get_one(self, pk: str, sk: str, model_class: type[T]) -> T | None:
         """GetItem, decoded into ``model_class``."""
-        response = await self.call("GetItem", {"TableName": self._table, "Key": encode_key(pk, sk)})
+        key = {"pk": {"S": pk}, "sk": {"S": sk}}
+        response = await self.call("GetItem", {"TableName": self._table, "Key": key})
         raw = response.get("Item")
         return None if raw is None else model_class.model_validate(decode_item(raw))
 

@@ -46,6 +46,7 @@ class Profile(DynamoDBBaseModel):
     handle: str = "anon"
     tags: list[str] = []
     password: str = Field(default="", exclude=True)
+    logins: int = Field(default=0, exclude=True)
     stock: int = Field(default=0, ge=0)
 
     @field_validator("handle")
@@ -144,7 +145,11 @@ async def test_update_refuses_a_field_save_never_stores(
     assert "password" not in await _raw(config, _key(pk, "s"))
     with pytest.raises(DynamoDBValidationError, match="exclude=True"):
         await service.update(pk, "s", {"password": "hunter2"}, model_class=Profile)
-    assert "password" not in await _raw(config, _key(pk, "s"))
+    with pytest.raises(DynamoDBValidationError, match="exclude=True"):
+        await service.update(pk, "s", {"logins": Increment(1)}, model_class=Profile)
+    stored = await _raw(config, _key(pk, "s"))
+    assert "password" not in stored
+    assert "logins" not in stored
 
 
 async def test_an_increment_is_checked_as_the_value_the_field_will_hold(

@@ -171,7 +171,19 @@ def _based_on(base: type[DynamoDBBaseModel], config: ConfigDict) -> type[DynamoD
 
 
 def _without(item: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: value for name, value in item.items() if name not in names}
+    """The item less ``names``, its sets' members in order (a set has none of its own)."""
+    return {name: _ordered(value) for name, value in item.items() if name not in names}
+
+
+def _ordered(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            tag: sorted(inner, key=repr) if tag in {"SS", "NS", "BS"} else _ordered(inner)
+            for tag, inner in value.items()
+        }
+    if isinstance(value, list):
+        return [_ordered(element) for element in value]
+    return value
 
 
 @PROPERTY

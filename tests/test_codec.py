@@ -2,7 +2,7 @@ import datetime as dt
 import math
 from decimal import Decimal
 from enum import Enum, IntEnum
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 from uuid import UUID, uuid4
 
 import pytest
@@ -15,7 +15,6 @@ from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
     CodecError,
     InvalidInputError,
-    check_key,
     decode_item,
     decode_model,
     encode_item,
@@ -23,6 +22,7 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_value,
     item_size,
 )
+from lvrgd_common.services._dynamodb.keys import TableKeys
 
 
 class Color(Enum):
@@ -288,23 +288,30 @@ def test_the_size_measured_while_encoding_is_the_item_size(value: Any, values: A
     assert size == item_size(item)
 
 
+# Keys are checked in one place, against the table's schema (here: two strings).
+STRING_KEYS: Final = TableKeys("pk", "sk", "S", "S", known=True)
+
+
 @pytest.mark.parametrize(
     ("pk", "sk"),
     [("", "s"), ("p", ""), ("p" * 2049, "s"), ("p", "s" * 1025), ("é" * 1025, "s"), (1, "s")],
 )
 def test_bad_keys_are_refused(pk: Any, sk: Any) -> None:
     with pytest.raises(InvalidInputError):
-        check_key(pk, sk)
+        STRING_KEYS.encode(pk, sk)
 
 
 @pytest.mark.parametrize(("pk", "sk"), [("a\ud800", "b"), ("a", "\udfff" * 600)])
 def test_keys_with_lone_surrogates_are_refused(pk: str, sk: str) -> None:
     with pytest.raises(InvalidInputError, match="lone surrogate"):
-        check_key(pk, sk)
+        STRING_KEYS.encode(pk, sk)
 
 
 def test_keys_at_the_limits_are_fine() -> None:
-    assert check_key("p" * 2048, "s" * 1024) == ("p" * 2048, "s" * 1024)
+    assert STRING_KEYS.encode("p" * 2048, "s" * 1024) == {
+        "pk": {"S": "p" * 2048},
+        "sk": {"S": "s" * 1024},
+    }
 
 
 class Inner(BaseModel):

@@ -26,6 +26,11 @@ COPIED = ("src", "tests", "integration-tests", "examples", "pyproject.toml")
 SRC = Path("src") / "lvrgd_common" / "services"
 SENDS = "tests/test_batches_and_queries_send_what_they_should.py"
 FAST_PATH = "integration-tests/test_fast_path_taken.py"
+STORED_FORM = (
+    "tests/test_updates.py",
+    "integration-tests/test_stored_form.py",
+    "integration-tests/test_stored_form_property.py",
+)
 
 
 @dataclass(frozen=True)
@@ -180,6 +185,70 @@ MUTATIONS = (
         'self.logger.info("dynamodb operation", outcome="cancelled", **fields)',
         "pass",
         ("integration-tests/test_observability.py",),
+    ),
+    # --- the one stored form (issue 20): each path the property tests must hold ---------
+    Mutation(
+        "update skips the model's own validators",
+        SRC / "_dynamodb" / "codec" / "encode.py",
+        "_assign(instance, field, stored, value, shape.stored)",
+        "instance.__dict__[field] = value",
+        STORED_FORM,
+    ),
+    Mutation(
+        "update skips the field's serializer",
+        SRC / "_dynamodb" / "codec" / "encode.py",
+        "dumped = instance.model_dump(include={field}, by_alias=True, warnings=False)",
+        "dumped = {} if model_class.model_fields[field].exclude else {stored: value}",
+        STORED_FORM,
+    ),
+    Mutation(
+        "update writes a field marked exclude=True",
+        SRC / "_dynamodb" / "updates.py",
+        "if info.exclude is True:",
+        "if False:",
+        STORED_FORM,
+    ),
+    Mutation(
+        "an aware datetime keeps its own offset",
+        SRC / "_dynamodb" / "codec" / "encode.py",
+        "if tzinfo is not None and tzinfo is not dt.UTC:",
+        "if tzinfo is not None and tzinfo is dt.UTC:",
+        STORED_FORM,
+    ),
+    Mutation(
+        "EpochSeconds numbers are left to pydantic's milliseconds guess",
+        Path("src") / "lvrgd_common" / "models" / "epoch_seconds.py",
+        "        BeforeValidator(_from_seconds),\n",
+        "",
+        STORED_FORM,
+    ),
+    Mutation(
+        "condition values are encoded by their Python type",
+        SRC / "_dynamodb" / "expressions.py",
+        "compared = _compared_fields(expression) if self._model is not None else {}",
+        "compared: dict[str, str] = {}",
+        STORED_FORM,
+    ),
+    Mutation(
+        "the version is checked under the field's name, not its stored name",
+        SRC / "_dynamodb" / "updates.py",
+        "return shape_of(model_class).stored[VERSION_FIELD]",
+        "return VERSION_FIELD",
+        STORED_FORM,
+    ),
+    Mutation(
+        "an alias generator's key names are stored beside the table's",
+        SRC / "_dynamodb" / "keys.py",
+        "        for name in model_names:\n",
+        "        for name in DEFAULT_NAMES if not self.is_default else ():\n",
+        STORED_FORM,
+    ),
+    Mutation(
+        "an Increment's bounds are not guarded",
+        SRC / "_dynamodb" / "requests.py",
+        "required += builder.guards(changes)",
+        "required += []",
+        STORED_FORM,
     ),
 )
 

@@ -28,7 +28,7 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_value,
     is_utf8,
 )
-from lvrgd_common.services._dynamodb.shapes import shape_of
+from lvrgd_common.services._dynamodb.codec.shape import shape_of
 from lvrgd_common.services._dynamodb.updates import Change, Path, plan_updates
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_sized_item,
     item_size,
 )
+from lvrgd_common.services._dynamodb.codec.shape import shape_of
 from lvrgd_common.services._dynamodb.errors import RefusedItemError
 from lvrgd_common.services._dynamodb.expressions import ExpressionBuilder, named_attributes
 from lvrgd_common.services._dynamodb.keys import Key, TableKeys
 from lvrgd_common.services._dynamodb.reading import reader_of
-from lvrgd_common.services._dynamodb.shapes import shape_of
 from lvrgd_common.services._dynamodb.updates import (
     Change,
     plan_updates,

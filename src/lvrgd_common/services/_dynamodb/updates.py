@@ -37,7 +37,7 @@ from lvrgd_common.services._dynamodb.codec import (
     encode_value,
     is_utf8,
 )
-from lvrgd_common.services._dynamodb.shapes import shape_of
+from lvrgd_common.services._dynamodb.codec.shape import shape_of
 
 if TYPE_CHECKING:
     from collections.abc import Collection

@@ -1,4 +1,4 @@
-"""Pydantic models <-> DynamoDB's low-level AttributeValue format.
+"""Models and single field values -> AttributeValues: the one place that decides a stored form.
 
 Plain functions over plain data: no I/O, no logging. Encoding rejects what DynamoDB would
 reject (NaN, infinity, numbers beyond 38 digits or outside 1E-130..1E+126, mixed sets), and
@@ -27,109 +27,46 @@ The rules (README's type-mapping table says the same):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import math
-from copy import copy
-from decimal import Context, Decimal
+from decimal import Decimal
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 from uuid import UUID
 
 from pydantic import BaseModel, SecretBytes, SecretStr, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
-from pydantic_core.core_schema import ErrorType
 
-from lvrgd_common.services._dynamodb.errors import InvalidInputError
-from lvrgd_common.services._dynamodb.shapes import reads_back_equal, shape_of
+from lvrgd_common.services._dynamodb.codec.decode import decode_value, describe_errors
+from lvrgd_common.services._dynamodb.codec.form import (
+    DECIMAL_CONTEXT,
+    EMPTY_SET,
+    LIST_OR_MAP_OVERHEAD,
+    MAX_NUMBER_DIGITS,
+    MAX_NUMBER_EXPONENT,
+    MIN_NUMBER_EXPONENT,
+    NULL,
+    AttributeValue,
+    CodecError,
+    Item,
+    is_utf8,
+)
+from lvrgd_common.services._dynamodb.codec.shape import reads_back_equal, shape_of
+from lvrgd_common.services._dynamodb.codec.size import map_size, number_size, text_size
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from lvrgd_common.services._dynamodb.shapes import ModelShape
-
 __all__ = [
-    "MAX_ITEM_BYTES",
-    "MAX_PARTITION_KEY_BYTES",
-    "MAX_SORT_KEY_BYTES",
     "NEVER_STORED",
-    "AttributeValue",
-    "CodecError",
-    "InvalidInputError",
-    "Item",
-    "ItemDecodeError",
-    "UnfitItemError",
-    "check_key",
-    "check_partition_value",
-    "decode_item",
-    "decode_model",
-    "decode_value",
     "encode_field",
     "encode_item",
-    "encode_key",
     "encode_sized_item",
     "encode_value",
-    "is_utf8",
-    "item_size",
-    "model_decoder",
-    "plain_key_value",
 ]
 
-MAX_ITEM_BYTES: Final = 400 * 1024
-MAX_PARTITION_KEY_BYTES: Final = 2048
-MAX_SORT_KEY_BYTES: Final = 1024
-MAX_NUMBER_DIGITS: Final = 38
-MIN_NUMBER_EXPONENT: Final = -130
-MAX_NUMBER_EXPONENT: Final = 125
-_LIST_OR_MAP_OVERHEAD: Final = 3
-
-AttributeValue: TypeAlias = dict[str, Any]
-Item: TypeAlias = dict[str, AttributeValue]
-
-M = TypeVar("M", bound=BaseModel)
-
-_NULL: Final[AttributeValue] = {"NULL": True}
-# DynamoDB cannot store an empty set: it is stored as an empty list, which reads back into
-# a set-typed field as an empty set (or left out where the default reads back the same).
-_EMPTY_SET: Final[AttributeValue] = {"L": []}
-_DECIMAL_CONTEXT: Final = Context(prec=MAX_NUMBER_DIGITS)
 # Integers strictly inside this bound have at most 38 digits and are always valid.
 _SAFE_INT: Final = 10**MAX_NUMBER_DIGITS
-
-
-class CodecError(InvalidInputError):
-    """A value that DynamoDB cannot store; ``path`` names the attribute.
-
-    Inside the encoders ``path`` is relative to the value being encoded (empty at the
-    failing value), and each container adds its step on the way out: paths are only built
-    for a value that fails, not for every list element and map entry.
-    """
-
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"attribute {path!r}: {reason}")
-
-    def under(self, step: str) -> CodecError:
-        """The same failure seen from one level up: ``step`` is a name, ``[index]``, ``.key``."""
-        return CodecError(step + self.path, self.reason)
-
-
-class UnfitItemError(ValueError):
-    """A stored item fits no member of the read's model class or union."""
-
-
-class ItemDecodeError(UnfitItemError):
-    """A stored item that cannot be read as the model class; names no stored value."""
-
-    def __init__(self, model_class: type[BaseModel], reason: str) -> None:
-        self.model_class = model_class
-        self.reason = reason
-        super().__init__(f"the stored item does not fit {model_class.__name__}: {reason}")
-
-
-# --- encoding ---------------------------------------------------------------------------
 
 
 def encode_item(model: BaseModel) -> Item:
@@ -161,7 +98,7 @@ def encode_sized_item(model: BaseModel) -> tuple[Item, int]:
                 continue
             item[name] = encoded
         known = name_bytes.get(name)
-        size += (_text_size(name) if known is None else known) + value_size
+        size += (text_size(name) if known is None else known) + value_size
     if shape.checks:
         _check_loose_fields(model, item)
     return item, size
@@ -182,7 +119,7 @@ def _stored_attribute(
     if value is None:
         if name in omit_none:
             return None, 0
-        return _NULL, 1
+        return NULL, 1
     encoder = _ENCODERS.get(type(value), _encode_other)
     try:
         encoded, size = encoder(value)
@@ -191,7 +128,7 @@ def _stored_attribute(
     if encoded is None:
         if name in omit_empty_set:
             return None, 0
-        return _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+        return EMPTY_SET, LIST_OR_MAP_OVERHEAD
     return encoded, size
 
 
@@ -227,7 +164,7 @@ def _as_returned(value: AttributeValue) -> AttributeValue:
 
 
 def _returned_number(text: str) -> str:
-    return format(Decimal(text).normalize(_DECIMAL_CONTEXT), "f")
+    return format(Decimal(text).normalize(DECIMAL_CONTEXT), "f")
 
 
 _AMBIGUOUS: Final = (
@@ -276,8 +213,8 @@ def encode_field(
         raise CodecError(stored, NEVER_STORED)
     ((name, plain),) = dumped.items()
     if nested:
-        encoded = _NULL if plain is None else _encode(plain, _HERE)
-        return name, _EMPTY_SET if encoded is None else encoded
+        encoded = NULL if plain is None else _encode(plain, _HERE)
+        return name, EMPTY_SET if encoded is None else encoded
     encoded, _ = _stored_attribute(name, plain, shape.omit_none, shape.omit_empty_set)
     if encoded is not None and shape.checks and validate:
         _check_loose_fields(instance, {name: encoded})
@@ -314,58 +251,10 @@ def encode_value(value: Any, path: str = "value") -> AttributeValue | None:  # n
         CodecError: A value DynamoDB cannot store.
     """
     if value is None:
-        return _NULL
+        return NULL
     if isinstance(value, BaseModel):
         value = value.model_dump(by_alias=True)
     return _encode(value, path)
-
-
-def encode_key(pk: str, sk: str) -> Item:
-    """The primary key of an item in the table."""
-    return {"pk": {"S": pk}, "sk": {"S": sk}}
-
-
-def check_partition_value(pk: object) -> str:
-    """``pk`` when usable as a partition key value.
-
-    Raises:
-        InvalidInputError: Not a string, empty, or longer than DynamoDB allows.
-    """
-    return _checked_key_part("pk", pk, MAX_PARTITION_KEY_BYTES)
-
-
-def check_key(pk: object, sk: object) -> tuple[str, str]:
-    """``(pk, sk)`` when usable as a table key.
-
-    Raises:
-        InvalidInputError: Not strings, empty, or longer than DynamoDB allows.
-    """
-    return check_partition_value(pk), _checked_key_part("sk", sk, MAX_SORT_KEY_BYTES)
-
-
-def _checked_key_part(name: str, value: object, max_bytes: int) -> str:
-    if not isinstance(value, str) or not value:
-        msg = f"{name} must be a non-empty string"
-        raise InvalidInputError(msg)
-    if not is_utf8(value):
-        msg = f"{name} must be valid Unicode (a lone surrogate has no UTF-8 form)"
-        raise InvalidInputError(msg)
-    # Cheap length test first: a string of n characters has at most 4n UTF-8 bytes.
-    if len(value) * 4 > max_bytes and len(value.encode()) > max_bytes:
-        msg = f"{name} is longer than {max_bytes} bytes"
-        raise InvalidInputError(msg)
-    return value
-
-
-def is_utf8(text: str) -> bool:
-    """False when ``text`` holds a lone surrogate: it has no UTF-8 form to send."""
-    if text.isascii():
-        return True
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _encode(value: Any, path: str) -> AttributeValue | None:  # noqa: ANN401
@@ -410,13 +299,13 @@ def _encode_int(value: int) -> _Sized:
     if not -_SAFE_INT < value < _SAFE_INT:
         # Checked as a Decimal: str() of an int over 4,300 digits raises ValueError.
         text = _checked_number(Decimal(value))
-        return {"N": text}, _number_size(text)
+        return {"N": text}, number_size(text)
     text = str(value)
     if value % 10:
         # No trailing zero: every digit counts, and the first pair never straddles.
         negative = value < 0
         return {"N": text}, 1 + (len(text) - negative + 1) // 2 + negative
-    return {"N": text}, _number_size(text)
+    return {"N": text}, number_size(text)
 
 
 def _encode_float(value: float) -> _Sized:
@@ -426,12 +315,12 @@ def _encode_float(value: float) -> _Sized:
     text = repr(value)
     if not (value == 0 or 1e-120 < abs(value) < 1e120):  # noqa: PLR2004 - well inside DynamoDB's range
         text = _checked_number(Decimal(text))
-    return {"N": text}, _number_size(text)
+    return {"N": text}, number_size(text)
 
 
 def _encode_decimal(value: Decimal) -> _Sized:
     text = _checked_number(value)
-    return {"N": text}, _number_size(text)
+    return {"N": text}, number_size(text)
 
 
 def _not_finite(value: float | Decimal) -> str:
@@ -452,7 +341,7 @@ def _checked_number(value: Decimal) -> str:
     # the default one on an exponent like 1E+1000000.
     if not MIN_NUMBER_EXPONENT <= value.adjusted() <= MAX_NUMBER_EXPONENT:
         raise CodecError(_HERE, _OUT_OF_RANGE)
-    if value.normalize(_DECIMAL_CONTEXT) != value:
+    if value.normalize(DECIMAL_CONTEXT) != value:
         raise CodecError(_HERE, _TOO_PRECISE)
     return str(value)
 
@@ -464,14 +353,14 @@ def _encode_bytes(value: bytes | bytearray | memoryview) -> _Sized:
 
 def _encode_list(value: list[Any] | tuple[Any, ...]) -> _Sized:
     encoded: list[AttributeValue] = []
-    size = _LIST_OR_MAP_OVERHEAD + len(value)
+    size = LIST_OR_MAP_OVERHEAD + len(value)
     for index, element in enumerate(value):
         if type(element) is str and element.isascii():
             encoded.append({"S": element})
             size += len(element)
             continue
         if element is None:
-            encoded.append(_NULL)
+            encoded.append(NULL)
             size += 1
             continue
         try:
@@ -480,7 +369,7 @@ def _encode_list(value: list[Any] | tuple[Any, ...]) -> _Sized:
             step = f"[{index}]"
             raise exc.under(step) from exc.__cause__
         if av is None:
-            av, element_size = _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+            av, element_size = EMPTY_SET, LIST_OR_MAP_OVERHEAD
         encoded.append(av)
         size += element_size
     return {"L": encoded}, size
@@ -488,20 +377,20 @@ def _encode_list(value: list[Any] | tuple[Any, ...]) -> _Sized:
 
 def _encode_dict(value: Mapping[Any, Any]) -> _Sized:
     encoded: Item = {}
-    size = _LIST_OR_MAP_OVERHEAD + len(value)
+    size = LIST_OR_MAP_OVERHEAD + len(value)
     for key, element in value.items():
         if type(key) is str and key and key.isascii():  # the common key: no checks left
             name = key
             size += len(key)
         else:
             name = _map_key(key)
-            size += _text_size(name)
+            size += text_size(name)
         if type(element) is str and element.isascii():
             encoded[name] = {"S": element}
             size += len(element)
             continue
         if element is None:
-            encoded[name] = _NULL
+            encoded[name] = NULL
             size += 1
             continue
         try:
@@ -510,12 +399,12 @@ def _encode_dict(value: Mapping[Any, Any]) -> _Sized:
             step = f".{name}"
             raise exc.under(step) from exc.__cause__
         if av is None:
-            av, element_size = _EMPTY_SET, _LIST_OR_MAP_OVERHEAD
+            av, element_size = EMPTY_SET, LIST_OR_MAP_OVERHEAD
         encoded[name] = av
         size += element_size
     # Two keys may name the same attribute (1 and "1"): the last one is stored.
     if len(encoded) != len(value):
-        return {"M": encoded}, _map_size(encoded)
+        return {"M": encoded}, map_size(encoded)
     return {"M": encoded}, size
 
 
@@ -648,301 +537,4 @@ _ENCODERS: Final[dict[type, Callable[[Any], _Sized]]] = {
     dt.time: _encode_time,
     SecretStr: _encode_secret_str,
     SecretBytes: _encode_secret_bytes,
-}
-
-
-# --- decoding ---------------------------------------------------------------------------
-
-
-def decode_model(model_class: type[M], item: Mapping[str, AttributeValue]) -> M:
-    """Build ``model_class`` from a stored item.
-
-    Attributes left out when saved (None where the default is None, empty sets where the
-    default is empty, and for items written by earlier versions, None and empty sets of
-    required fields) read back as they were. Undeclared attributes are ignored.
-
-    Raises:
-        ItemDecodeError: The item is malformed or does not fit the model; the message
-            names attributes and expected types, never a stored value.
-    """
-    return model_decoder(model_class)(item)
-
-
-_MODEL_DECODERS: dict[type[BaseModel], Callable[[Mapping[str, AttributeValue]], Any]] = {}
-
-
-def model_decoder(model_class: type[M]) -> Callable[[Mapping[str, AttributeValue]], M]:
-    """`decode_model` for one class, prepared on first use and kept.
-
-    What the class needs (renaming by field name, readers, fillers, pydantic's validator)
-    is looked up once here instead of for every item.
-    """
-    decoder = _MODEL_DECODERS.get(model_class)
-    if decoder is None:
-        decoder = _MODEL_DECODERS[model_class] = _build_decoder(model_class)
-    return decoder
-
-
-def _build_decoder(model_class: type[M]) -> Callable[[Mapping[str, AttributeValue]], M]:
-    shape = shape_of(model_class)
-    read = _fields_reader(shape) if shape.needs_transform else decode_item
-    fillers = shape.fillers
-    stored = shape.stored
-    # Straight to pydantic's validator, unless the class has its own model_validate.
-    mro = model_class.__mro__
-    own_validate = any("model_validate" in vars(cls) for cls in mro[: mro.index(BaseModel)])
-
-    def decode(item: Mapping[str, AttributeValue]) -> M:
-        try:
-            data = read(item)
-        except _MALFORMED as exc:
-            reason = f"the item is not in DynamoDB's attribute-value form ({type(exc).__name__})"
-            raise ItemDecodeError(model_class, reason) from None
-        for name, value in fillers:
-            if name not in data:
-                data[name] = copy(value)
-        try:
-            if own_validate:
-                return model_class.model_validate(data, by_alias=False, by_name=True)
-            validated: M = model_class.__pydantic_validator__.validate_python(
-                data, by_alias=False, by_name=True
-            )
-        except ValidationError as exc:
-            raise ItemDecodeError(model_class, describe_errors(exc, stored)) from None
-        return validated
-
-    return decode
-
-
-# What a malformed item raises while it is decoded (a missing tag, a bad number...).
-_MALFORMED: Final = (KeyError, ValueError, TypeError, AttributeError, ArithmeticError)
-
-
-def _fields_reader(shape: ModelShape) -> Callable[[Mapping[str, AttributeValue]], dict[str, Any]]:
-    """Stored item -> model_validate input keyed by field name, in one pass.
-
-    For classes whose stored names differ from their field names, that drop attributes
-    (computed fields, ``extra="forbid"``) or whose types need a reader.
-    """
-    names, readers = shape.names, shape.readers
-    keep_extra, dropped = shape.keep_extra, shape.dropped
-
-    def read(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        for key, value in item.items():
-            decoded = value["S"] if "S" in value else decode_value(value)
-            name = names.get(key)
-            if name is None:
-                if keep_extra and key not in dropped:
-                    data[key] = decoded
-                continue
-            reader = readers.get(name)
-            data[name] = decoded if reader is None else reader(decoded)
-        return data
-
-    return read
-
-
-# Error types whose message may quote the input: described by their type alone.
-_QUOTING_ERRORS: Final = frozenset({"value_error", "assertion_error", "union_tag_invalid"})
-_KNOWN_ERRORS: Final = frozenset(get_args(ErrorType)) - _QUOTING_ERRORS
-
-
-def describe_errors(
-    exc: ValidationError, stored: Mapping[str, str] | None = None, *, of_input: bool = False
-) -> str:
-    """Where and what a validation error is, without the value: ``attr: expected``.
-
-    ``of_input``: the error is about a value the caller passed (an update), not a stored
-    one, so the model's own messages (``ValueError("no spaces")``) are kept; for stored
-    values they are left out, as they may quote the value.
-    """
-    parts: list[str] = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        loc = [str(part) for part in error["loc"]]
-        if loc and stored is not None:
-            loc[0] = stored.get(loc[0], loc[0])
-        where = ".".join(loc) or "the item"
-        kind = error["type"]
-        known = of_input or kind in _KNOWN_ERRORS
-        expected = error["msg"] if known else f"fails validation ({kind})"
-        parts.append(f"{where!r}: {expected}")
-    return "; ".join(parts)
-
-
-def decode_item(item: Mapping[str, AttributeValue]) -> dict[str, Any]:
-    """Turn a DynamoDB item into plain Python values, ready for ``model_validate``."""
-    data: dict[str, Any] = {}
-    for name, value in item.items():
-        # Strings and numbers, the most common attributes, skip the dispatch.
-        if "S" in value:
-            data[name] = value["S"]
-        elif "N" in value and len(value) == 1:
-            data[name] = _decode_number(value["N"])
-        else:
-            data[name] = decode_value(value)
-    return data
-
-
-def decode_value(value: AttributeValue) -> Any:  # noqa: ANN401 - any stored value
-    """Turn one AttributeValue (a mapping with a single type tag) into a Python value."""
-    ((tag, raw),) = value.items()
-    return _DECODERS[tag](raw)
-
-
-def _decode_number(text: str) -> int | float | Decimal:
-    if "." not in text and "e" not in text and "E" not in text:
-        return int(text)
-    number = float(text)
-    # A float that reads back as the same decimal is returned as a float; anything finer
-    # (a Decimal with more digits than a float holds) stays a Decimal. Most stored floats
-    # were written from their shortest repr, which settles it without building Decimals.
-    if repr(number) == text or Decimal(repr(number)) == Decimal(text):
-        return number
-    return Decimal(text)
-
-
-def _decode_map(raw: Mapping[str, AttributeValue]) -> dict[str, Any]:
-    return {
-        name: value["S"] if "S" in value else decode_value(value) for name, value in raw.items()
-    }
-
-
-def _decode_list(raw: list[AttributeValue]) -> list[Any]:
-    return [value["S"] if "S" in value else decode_value(value) for value in raw]
-
-
-def _decode_binary(raw: str | bytes) -> bytes:
-    # botocore hands back bytes; the wire's own JSON form, passed through, is base64 text.
-    if isinstance(raw, str):
-        try:
-            return base64.b64decode(raw, validate=True)
-        except binascii.Error as exc:
-            msg = "binary attribute is not base64"
-            raise ValueError(msg) from exc
-    return bytes(raw)
-
-
-def _identity(raw: Any) -> Any:  # noqa: ANN401
-    return raw
-
-
-def _decode_null(_raw: object) -> None:
-    return None
-
-
-_DECODERS: Final[dict[str, Callable[[Any], Any]]] = {
-    "S": _identity,
-    "N": _decode_number,
-    "BOOL": _identity,
-    "NULL": _decode_null,
-    "M": _decode_map,
-    "L": _decode_list,
-    "SS": set,
-    "NS": lambda raw: {_decode_number(text) for text in raw},
-    "B": _decode_binary,
-    "BS": lambda raw: {_decode_binary(blob) for blob in raw},
-}
-
-
-def plain_key_value(value: AttributeValue) -> str | int | float:
-    """A key attribute as a JSON value (for cursors): S as str, N as int or float-free str.
-
-    Raises:
-        CodecError: For binary key attributes, which have no JSON form here.
-    """
-    if "S" in value:
-        text: str = value["S"]
-        return text
-    if "N" in value:
-        number = value["N"]
-        return int(number) if number.lstrip("-").isdigit() else str(number)
-    attribute = "key"
-    raise CodecError(attribute, "binary key attributes are not supported in cursors")
-
-
-# --- size -------------------------------------------------------------------------------
-
-
-def item_size(item: Mapping[str, AttributeValue]) -> int:
-    """DynamoDB's size of an item in bytes: attribute names plus values."""
-    size = 0
-    for name, value in item.items():
-        size += len(name) if name.isascii() else len(name.encode())
-        if "S" in value:  # the most common attribute: no dispatch
-            text = value["S"]
-            size += len(text) if text.isascii() else len(text.encode())
-        else:
-            size += _value_size(value)
-    return size
-
-
-def _text_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode())
-
-
-def _number_size(text: str) -> int:
-    """Bytes of a stored number, as DynamoDB counts them (1.2 takes 3 bytes, -1 takes 3).
-
-    Digits are held in base-100 pairs, plus one byte of exponent and one more when the
-    number is negative: the layout dynalite measured on DynamoDB. Read off the text in
-    plain notation (what the encoders write); the rest goes through `Decimal`.
-    """
-    unsigned = text[1:] if text[:1] in "+-" else text
-    if "e" in unsigned or "E" in unsigned:
-        return _decimal_number_size(Decimal(text))
-    whole, _, fraction = unsigned.partition(".")
-    significant = (whole + fraction).strip("0")
-    count = len(significant)
-    if not count:
-        return 1  # zero
-    if count > MAX_NUMBER_DIGITS:
-        return _decimal_number_size(Decimal(text))
-    leading = whole.lstrip("0")
-    # The power of ten of the first significant digit, as Decimal.adjusted() gives it.
-    adjusted = len(leading) - 1 if leading else len(fraction.lstrip("0")) - len(fraction) - 1
-    # An even count of digits that starts on an even power of ten straddles one extra pair.
-    straddles = count % 2 == 0 and adjusted % 2 == 0
-    return 1 + (count + 1) // 2 + straddles + (text[0] == "-")
-
-
-def _decimal_number_size(number: Decimal) -> int:
-    if number.is_zero():
-        return 1
-    digits = len(number.normalize(_DECIMAL_CONTEXT).as_tuple().digits)
-    straddles = digits % 2 == 0 and number.adjusted() % 2 == 0
-    return 1 + (digits + 1) // 2 + straddles + number.is_signed()
-
-
-def _value_size(value: AttributeValue) -> int:
-    ((tag, raw),) = value.items()
-    return _SIZES[tag](raw)
-
-
-def _map_size(raw: Mapping[str, AttributeValue]) -> int:
-    return _LIST_OR_MAP_OVERHEAD + len(raw) + item_size(raw)
-
-
-def _list_size(raw: list[AttributeValue]) -> int:
-    size = _LIST_OR_MAP_OVERHEAD + len(raw)
-    for element in raw:
-        size += _text_size(element["S"]) if "S" in element else _value_size(element)
-    return size
-
-
-def _one_byte(_raw: object) -> int:
-    return 1
-
-
-_SIZES: Final[dict[str, Callable[[Any], int]]] = {
-    "S": _text_size,
-    "N": _number_size,
-    "B": len,
-    "BOOL": _one_byte,
-    "NULL": _one_byte,
-    "M": _map_size,
-    "L": _list_size,
-    "SS": lambda raw: sum(_text_size(element) for element in raw),
-    "NS": lambda raw: sum(_number_size(element) for element in raw),
-    "BS": lambda raw: sum(len(element) for element in raw),
 }
