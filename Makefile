@@ -114,13 +114,15 @@ mutate: $(DEV_STAMP)
 bench: $(BENCH_STAMP) $(DYNALITE_STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
-## The round-trip property test at length (a fresh seed each run): on dynalite, or on moto
-## where node is missing. `make test` runs it bounded, with a fixed seed.
+## The property tests at length (a fresh seed each run): the round trip and the one stored
+## form (update = save, conditions = Python, actions = Python), on dynalite, or on moto where
+## node is missing. `make test` runs them bounded, with a fixed seed.
 FUZZ_EXAMPLES ?= 2000
 fuzz: $(DEV_STAMP) dynalite
 	@backend=$$(command -v node >/dev/null 2>&1 && echo dynalite || echo moto); \
-	echo "=== round-trip property, $(FUZZ_EXAMPLES) examples on $$backend ==="; \
+	echo "=== property tests, $(FUZZ_EXAMPLES) examples each on $$backend ==="; \
 	LVRGD_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest integration-tests/test_round_trip_property.py \
+		integration-tests/test_stored_form_property.py \
 		--backend $$backend -p no:logging -p no:cacheprovider --hypothesis-show-statistics
 
 clean:
