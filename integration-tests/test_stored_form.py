@@ -24,6 +24,7 @@ from lvrgd_common import (
     DynamoDBBaseModel,
     DynamoDBConditionalCheckError,
     DynamoDBConfig,
+    DynamoDBItemNotFoundError,
     DynamoDBService,
     DynamoDBTransactionError,
     DynamoDBValidationError,
@@ -306,6 +307,7 @@ async def test_a_version_under_another_name_still_locks(
     assert read.version == 3
 
 
+@pytest.mark.needs("transactions")
 async def test_a_transaction_checks_an_aliased_version(service: DynamoDBService, pk: str) -> None:
     saved = await service.save(Aliased(pk=pk, sk="s"))
     stale = Aliased(pk=pk, sk="s", body="stale")  # version 0, the item exists
@@ -546,3 +548,49 @@ async def test_update_takes_a_discriminated_union_as_model_class(
     assert dog == Dog(pk=pk, sk="d", name="Rex", tricks=["sit"])
     with pytest.raises(DynamoDBValidationError, match="no field"):
         await service.update(pk, "c", {"wings": 2}, model_class=Pet)
+
+
+class Counted(VersionedModel):
+    visits: int = 0
+
+
+@pytest.mark.parametrize("model", [Counted, Aliased, Generated], ids=["version", "alias", "pascal"])
+async def test_a_plain_update_cannot_leave_a_version_behind(
+    service: DynamoDBService, pk: str, model: type[VersionedModel]
+) -> None:
+    read = await service.save(model(pk=pk, sk="s"))
+    # Without model_class the version would not advance, and the stale copy `read` would
+    # then overwrite the change: the plain update is refused instead.
+    with pytest.raises(DynamoDBConditionalCheckError, match="versioned"):
+        await service.update(pk, "s", {"note": "changed"})
+    stored = await service.get_one(pk, "s", model)
+    assert stored == read
+    # With model_class the version advances, and the stale copy loses.
+    changed = await service.update(pk, "s", {"version": read.version}, model_class=model)
+    assert changed.version == read.version + 1
+    with pytest.raises(DynamoDBConditionalCheckError):
+        await service.save(read)
+
+
+async def test_a_plain_update_of_an_unversioned_item_still_works(
+    service: DynamoDBService, pk: str
+) -> None:
+    await service.save(Small(pk=pk, sk="s"))
+    await service.update(pk, "s", {"size": 2.5})
+    read = await service.get_one(pk, "s", Small)
+    assert read is not None
+    assert read.size == 2.5
+    with pytest.raises(DynamoDBItemNotFoundError):
+        await service.update(pk, "absent", {"size": 1.0})
+
+
+@pytest.mark.needs("transactions")
+async def test_a_transaction_update_without_model_class_cannot_leave_a_version_behind(
+    service: DynamoDBService, pk: str
+) -> None:
+    read = await service.save(Aliased(pk=pk, sk="s"))
+    with pytest.raises(DynamoDBTransactionError):
+        await service.transact_write(
+            [TransactionWriteItem(operation="update", pk=pk, sk="s", updates={"note": "x"})]
+        )
+    assert await service.get_one(pk, "s", Aliased) == read

@@ -82,9 +82,16 @@ async def test_update_sets_with_placeholders_and_requires_existence(
     await service.update("U#1", "P", {"name": "Bea", "status": None})
     [request] = fake.requests("update_item")
     assert request["UpdateExpression"] == "SET #n0 = :v0 REMOVE #n1"
-    assert request["ConditionExpression"] == "attribute_exists(#n2)"
-    assert request["ExpressionAttributeNames"] == {"#n0": "name", "#n1": "status", "#n2": "pk"}
-    assert request["ExpressionAttributeValues"] == {":v0": {"S": "Bea"}}
+    # The item must exist, and not be versioned: a plain update would leave its version
+    # behind (one clause per name a VersionedModel class stores its version under).
+    existence, *unversioned = request["ConditionExpression"].split(" AND ")
+    assert existence == "attribute_exists(#n2)"
+    names = request["ExpressionAttributeNames"]
+    assert {"#n0": "name", "#n1": "status", "#n2": "pk"}.items() <= names.items()
+    guarded = {names[clause.split("(")[1].split(",")[0]] for clause in unversioned}
+    assert "version" in guarded
+    assert all(clause.startswith("NOT attribute_type(") for clause in unversioned)
+    assert request["ExpressionAttributeValues"] == {":v0": {"S": "Bea"}, ":v1": {"S": "N"}}
 
 
 async def test_update_of_an_absent_item_raises_not_found(

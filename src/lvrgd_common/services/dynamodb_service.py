@@ -69,7 +69,6 @@ from lvrgd_common.services._dynamodb.requests import (
     encoded_item,
     encoded_keys,
     get_request,
-    is_guarded,
     key_values,
     put_entry,
     query_request,
@@ -343,11 +342,19 @@ class DynamoDBService:
         """
         with self._operation("update", pk, sk) as op:
             keys = await self._table_keys(op, pk, sk)
-            request = update_request(self._table, keys, (pk, sk), updates, conditions, model_class)
+            plan = update_request(self._table, keys, (pk, sk), updates, conditions, model_class)
             try:
-                response = await self._send(op, "update_item", request)
+                response = await self._send(op, "update_item", plan.request)
             except DynamoDBConditionalCheckError as exc:
-                if is_guarded(request):
+                version = await self._stored_version_name(op, keys, (pk, sk), plan.version_names)
+                if version is not None:
+                    reason = (
+                        f"the item is versioned (it holds a version in {version!r}); update it "
+                        "with model_class=its VersionedModel class, which advances the version, "
+                        "so that a save from a copy read before cannot overwrite this update"
+                    )
+                    raise op.error(reason, DynamoDBConditionalCheckError) from exc
+                if plan.guarded:
                     raise
                 raise DynamoDBItemNotFoundError(
                     operation=op.name,
@@ -359,6 +366,19 @@ class DynamoDBService:
             if model_class is None:
                 return None
             return _decode(op, keys, response["Attributes"], reader_of(model_class))
+
+    async def _stored_version_name(
+        self, op: OperationLog, keys: TableKeys, key: Key, names: tuple[str, ...]
+    ) -> str | None:
+        """Which of ``names`` the stored item holds a number under (None: not versioned)."""
+        if not names:
+            return None
+        request = get_request(self._table, keys, key, consistent_read=True)
+        placeholders = {f"#v{index}": name for index, name in enumerate(names)}
+        request["ProjectionExpression"] = ", ".join(placeholders)
+        request["ExpressionAttributeNames"] = placeholders
+        item = (await self._send(op, "get_item", request)).get("Item") or {}
+        return next((name for name in names if "N" in item.get(name, {})), None)
 
     # --- queries --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ it in one place, to the requests of `CAPACITY_APIS`.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
@@ -31,6 +32,7 @@ from lvrgd_common.services._dynamodb.updates import (
     plan_updates,
     version_change,
     version_name,
+    versioned_names,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ __all__ = [
     "MAX_CLIENT_REQUEST_TOKEN",
     "MAX_TRANSACTION_ITEMS",
     "Key",
+    "UpdateRequest",
     "batch_get_request",
     "batch_write_request",
     "check_keys",
@@ -54,7 +57,6 @@ __all__ = [
     "encoded_item",
     "encoded_keys",
     "get_request",
-    "is_guarded",
     "key_values",
     "put_entry",
     "put_request",
@@ -366,6 +368,21 @@ def delete_request(
     return _with_conditions(request, ExpressionBuilder(), table_keys, conditions)
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateRequest:
+    """An UpdateItem request and how to read its failed condition.
+
+    ``guarded``: the update may fail for more than the item's absence (the caller's
+    conditions, a version check, a field's bounds). ``version_names``: a plain update is
+    refused on a versioned item, which holds a number under one of these names (it would
+    leave the version behind, and a save from a stale copy would then win).
+    """
+
+    request: dict[str, Any]
+    guarded: bool
+    version_names: tuple[str, ...] = ()
+
+
 def update_request(
     table: str,
     table_keys: TableKeys,
@@ -373,13 +390,14 @@ def update_request(
     updates: Mapping[Any, Any],
     conditions: Conditions = (),
     model_class: object = None,
-) -> dict[str, Any]:
+) -> UpdateRequest:
     """An Update of an item that must exist: SET, REMOVE, ADD and DELETE as ``updates`` say.
 
     With ``model_class``, keys are field names and values are checked against the fields;
     the response carries the item as it is after the update. For a `VersionedModel`, the
     stored version advances by one, and must first equal ``updates["version"]`` if given.
-    A union of model classes takes the updates its members store alike.
+    A union of model classes takes the updates its members store alike. Without it, the
+    update holds on condition that the item is not versioned (see `UpdateRequest`).
 
     Raises:
         InvalidInputError: Bad updates (empty, a key attribute, overlapping paths, a bad
@@ -404,7 +422,13 @@ def update_request(
     if expected is not None:
         required.append(_version_check(builder, *expected))
     required += builder.guards(changes)
-    return _with_conditions(request, builder, table_keys, conditions, required)
+    guarded = len(required) > 1 or bool(conditions)
+    names = versioned_names() if model_class is None else ()
+    if names:
+        number = builder.value({"S": "N"})
+        required += [f"NOT attribute_type({builder.name(name)}, {number})" for name in names]
+    request = _with_conditions(request, builder, table_keys, conditions, required)
+    return UpdateRequest(request, guarded=guarded, version_names=names)
 
 
 _Plan: TypeAlias = tuple[list[Change], tuple[str, int] | None]
@@ -453,15 +477,6 @@ def _planned(
     return changes, check
 
 
-def is_guarded(request: Mapping[str, Any]) -> bool:
-    """Whether an update may fail for more than the item's absence.
-
-    Its first condition is always the item's existence; any other (the caller's
-    conditions, a version check, a field's bounds) is joined to it with AND.
-    """
-    return " AND " in request.get("ConditionExpression", "")
-
-
 def _version_check(builder: ExpressionBuilder, attribute: str, expected: int) -> str:
     name = builder.name(attribute)
     if expected == 0:
@@ -480,7 +495,7 @@ def _transaction_entry(
         updates = operation.updates or {}
         update = update_request(
             table, table_keys, key, updates, operation.conditions, operation.model_class
-        )
+        ).request
         update.pop("ReturnValues", None)  # a transaction returns no items
         return {"Update": update}
     if operation.operation == "delete":

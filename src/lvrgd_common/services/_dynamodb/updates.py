@@ -42,7 +42,15 @@ from lvrgd_common.services._dynamodb.codec.shape import shape_of
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-__all__ = ["Change", "Path", "plan_updates", "render_path", "version_change", "version_name"]
+__all__ = [
+    "Change",
+    "Path",
+    "plan_updates",
+    "render_path",
+    "version_change",
+    "version_name",
+    "versioned_names",
+]
 
 Path = tuple[str | int, ...]
 Kind = Literal["set", "remove", "increment", "append", "prepend", "if_not_exists", "add", "delete"]
@@ -137,6 +145,21 @@ def version_change(
 def version_name(model_class: type[BaseModel]) -> str:
     """The attribute a `VersionedModel` class stores its version under (alias included)."""
     return shape_of(model_class).stored[VERSION_FIELD]
+
+
+def versioned_names() -> tuple[str, ...]:
+    """Every name a `VersionedModel` class of this process stores its version under.
+
+    A plain update (no model class) cannot tell whether its item is versioned; the item
+    holds a number under one of these names if it is.
+    """
+    names: set[str] = set()
+    pending: list[type[VersionedModel]] = [VersionedModel]
+    while pending:
+        model_class = pending.pop()
+        names.add(version_name(model_class))
+        pending.extend(model_class.__subclasses__())
+    return tuple(sorted(names))
 
 
 def _path(key: object) -> Path:
