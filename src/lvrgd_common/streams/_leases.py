@@ -74,11 +74,10 @@ class LeaseTable:
     def __init__(self, port: Port, name: str) -> None:
         self._port = port
         self.name = name
-        self._ready = False
 
     async def ensure(self) -> None:
         """Create the table (``pk``/``sk`` strings, on-demand) unless it exists; wait ACTIVE."""
-        if self._ready:
+        if self.name in self._port.ready_tables:
             return
         status = await self._status()
         if status is None:
@@ -104,7 +103,7 @@ class LeaseTable:
         while status != "ACTIVE" and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
             status = await self._status()
-        self._ready = True
+        self._port.ready_tables.add(self.name)
 
     async def _status(self) -> str | None:
         with self._port.operation("describe_lease_table", lease_table=self.name) as op:

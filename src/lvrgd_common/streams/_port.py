@@ -46,6 +46,8 @@ class Port:
     """The service's one door to DynamoDB."""
     is_closed: Callable[[], bool]
     exit_stack: Callable[[], AsyncExitStack | None]
+    ready_tables: set[str] = field(default_factory=set)
+    """Lease tables known to exist and be ACTIVE."""
     _client: Any = None
     _opening: asyncio.Lock = field(default_factory=asyncio.Lock)
 
