@@ -17,7 +17,7 @@ class Note(DynamoDBBaseModel):
     n: int = 0
     tags: set[str] = set()
     blob: bytes = b""
-    price: Decimal = Decimal("0")
+    price: Decimal = Decimal(0)
     expires: EpochSeconds | None = None
 
 

@@ -17,6 +17,12 @@ from stream_models import Note
 LEASE_SECONDS = 2.0
 
 
+def say(value: object) -> None:
+    """One line to the test reading stdout, at once."""
+    sys.stdout.write(f"{value}\n")
+    sys.stdout.flush()
+
+
 async def main(mode: str, endpoint: str, table: str, lease_table: str, name: str) -> None:
     config = DynamoDBConfig(
         table_name=table,
@@ -27,15 +33,20 @@ async def main(mode: str, endpoint: str, table: str, lease_table: str, name: str
     )
     async with DynamoDBService(LoggingService("stream_worker"), config) as service:
         if mode == "lock":
-            async with service.lock(name, lease_table=lease_table, lease_seconds=LEASE_SECONDS) as lease:
-                print(lease.fencing_token, flush=True)
+            async with service.lock(
+                name, lease_table=lease_table, lease_seconds=LEASE_SECONDS
+            ) as lease:
+                say(lease.fencing_token)
                 await asyncio.Event().wait()
         events = service.changes(
-            Note, lease_table=lease_table, worker_id=name, lease_seconds=LEASE_SECONDS,
+            Note,
+            lease_table=lease_table,
+            worker_id=name,
+            lease_seconds=LEASE_SECONDS,
             poll_interval=0.2,
         )
         async for change in events:
-            print(change.sequence_number, flush=True)
+            say(change.sequence_number)
 
 
 if __name__ == "__main__":

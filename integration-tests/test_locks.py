@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from lvrgd_common import DynamoDBConfig, DynamoDBService
+    from lvrgd_common.streams import Lease
 
 WORKER = Path(__file__).resolve().parent / "stream_worker.py"
 LEASE = 1.0  # seconds: short, so that expiry comes soon (no test bounds a duration)
@@ -32,13 +33,11 @@ async def lease_table(config: DynamoDBConfig) -> AsyncIterator[str]:
     name = f"lvrgd-locks-{uuid.uuid4().hex[:12]}"
     yield name
     async with _client(config) as client:
-        try:
+        with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             await client.delete_table(TableName=name)
-        except client.exceptions.ResourceNotFoundException:
-            pass
 
 
-def _client(config: DynamoDBConfig) -> Any:  # noqa: ANN401 - aiobotocore client
+def _client(config: DynamoDBConfig) -> Any:
     secret = config.aws_secret_access_key
     session = aioboto3.Session(
         aws_access_key_id=config.aws_access_key_id,
@@ -79,9 +78,7 @@ async def test_the_lease_is_released_on_exit(service: DynamoDBService, lease_tab
         assert second.fencing_token == first.fencing_token + 1
 
 
-async def test_wait_exceeded_raises_lock_error(
-    service: DynamoDBService, lease_table: str
-) -> None:
+async def test_wait_exceeded_raises_lock_error(service: DynamoDBService, lease_table: str) -> None:
     async with service.lock("busy", lease_table=lease_table, lease_seconds=LEASE) as held:
         started = time.monotonic()
         with pytest.raises(DynamoDBLockError, match="busy") as raised:
@@ -108,18 +105,22 @@ async def test_a_dead_holder_is_taken_over_after_its_lease(
     config: DynamoDBConfig, service: DynamoDBService, lease_table: str
 ) -> None:
     name = f"dead-{uuid.uuid4().hex[:6]}"
-    holder = subprocess.Popen(  # noqa: S603 - the test's own worker script
-        [sys.executable, str(WORKER), "lock", str(config.endpoint_url), config.table_name,
-         lease_table, name],
-        stdout=subprocess.PIPE,
-        text=True,
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(WORKER),
+        "lock",
+        str(config.endpoint_url),
+        config.table_name,
+        lease_table,
+        name,
+        stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert holder.stdout is not None
-        dead_token = int(await asyncio.to_thread(holder.stdout.readline))
+        dead_token = int(await holder.stdout.readline())
     finally:
         holder.send_signal(signal.SIGKILL)
-        holder.wait()
+        await holder.wait()
     async with asyncio.timeout(GUARD):
         async with service.lock(name, lease_table=lease_table, lease_seconds=LEASE) as lease:
             assert lease.fencing_token == dead_token + 1
@@ -129,11 +130,19 @@ async def test_a_lost_lease_cancels_the_body_and_raises_lock_error(
     config: DynamoDBConfig, service: DynamoDBService, lease_table: str
 ) -> None:
     reached_the_end = False
-    with pytest.raises(DynamoDBLockError, match="lost") as raised:
+    held: list[Lease] = []
+
+    async def hold_while_stolen() -> None:
+        nonlocal reached_the_end
         async with service.lock("stolen", lease_table=lease_table, lease_seconds=LEASE) as lease:
+            held.append(lease)
             await _steal(config, lease_table, "lock#stolen")
             await asyncio.sleep(GUARD)  # cancelled at the next renewal
             reached_the_end = True
+
+    with pytest.raises(DynamoDBLockError, match="lost") as raised:
+        await hold_while_stolen()
+    (lease,) = held
     assert not reached_the_end
     assert lease.is_lost
     assert not isinstance(raised.value.__cause__, DynamoDBLockError)
@@ -144,11 +153,19 @@ async def test_a_lost_lease_cancels_the_body_and_raises_lock_error(
 async def test_a_body_can_await_the_loss_instead(
     config: DynamoDBConfig, service: DynamoDBService, lease_table: str
 ) -> None:
-    with pytest.raises(DynamoDBLockError):
+    watchers: list[asyncio.Task[None]] = []
+    held: list[Lease] = []
+
+    async def hold_while_stolen() -> None:
         async with service.lock("watched", lease_table=lease_table, lease_seconds=LEASE) as lease:
-            watcher = asyncio.create_task(lease.wait_lost())
+            held.append(lease)
+            watchers.append(asyncio.create_task(lease.wait_lost()))
             await _steal(config, lease_table, "lock#watched")
             await asyncio.sleep(GUARD)
+
+    with pytest.raises(DynamoDBLockError):
+        await hold_while_stolen()
+    (watcher,), (lease,) = watchers, held
     async with asyncio.timeout(GUARD):
         await watcher  # set when the loss was found
     assert lease.is_lost
@@ -182,7 +199,10 @@ async def _steal(config: DynamoDBConfig, lease_table: str, pk: str) -> None:
             Key={"pk": {"S": pk}, "sk": {"S": "lock"}},
             UpdateExpression="SET #o = :o, #t = :t, #e = :e ADD #f :one",
             ExpressionAttributeNames={
-                "#o": "owner", "#t": "token", "#e": "expires_at", "#f": "fence",
+                "#o": "owner",
+                "#t": "token",
+                "#e": "expires_at",
+                "#f": "fence",
             },
             ExpressionAttributeValues={
                 ":o": {"S": "thief"},

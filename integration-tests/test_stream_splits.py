@@ -17,11 +17,12 @@ import pytest
 
 from lvrgd_common.streams._port import Port
 from stream_models import Note
-from test_streams import GUARD, leases_of, service_on, streamed
+from test_streams import GUARD, leases_of, service_on, stream_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lvrgd_common import DynamoDBConfig
     from lvrgd_common.services._dynamodb.operation import OperationLog
 
 pytestmark = pytest.mark.needs("streams")  # the table's description must name a stream
@@ -59,7 +60,7 @@ class FakeStream:
     def shard(self, shard_id: str) -> FakeShard:
         return next(shard for shard in self.shards if shard.shard_id == shard_id)
 
-    async def call(self, _op: OperationLog, api: str, request: dict[str, Any]) -> Any:  # noqa: ANN401
+    async def call(self, _op: OperationLog, api: str, request: dict[str, Any]) -> Any:
         self.calls.append(api)
         if api == "describe_stream":
             return self.describe()
@@ -96,9 +97,16 @@ def _record(seq: int) -> dict[str, Any]:
 
 
 @pytest.fixture
+def streamed(base_config: DynamoDBConfig) -> Callable[..., Any]:
+    return lambda: stream_table(base_config)
+
+
+@pytest.fixture
 def fake_stream(monkeypatch: pytest.MonkeyPatch) -> FakeStream:
     stream = FakeStream()
-    monkeypatch.setattr(Port, "call_streams", lambda _port, op, api, request: stream.call(op, api, request))
+    monkeypatch.setattr(
+        Port, "call_streams", lambda _port, op, api, request: stream.call(op, api, request)
+    )
     return stream
 
 

@@ -37,7 +37,7 @@ IMAGE = {
 }
 
 
-def record(name: str, seq: str = "111", **change: Any) -> dict[str, Any]:  # noqa: ANN401
+def record(name: str, seq: str = "111", **change: Any) -> dict[str, Any]:
     return {
         "eventID": f"id-{seq}",
         "eventName": name,

@@ -88,14 +88,7 @@ from lvrgd_common.streams._lock import LockContext
 from lvrgd_common.streams._port import Port
 
 if TYPE_CHECKING:
-    from collections.abc import (
-        AsyncGenerator,
-        AsyncIterator,
-        Callable,
-        Iterator,
-        Mapping,
-        Sequence,
-    )
+    from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
     from contextlib import AsyncExitStack
     from types import TracebackType
 
@@ -1059,7 +1052,7 @@ class DynamoDBService:
         start: StartPosition = "trim_horizon",
         lease_seconds: float = 10.0,
         poll_interval: float = 1.0,
-    ) -> AsyncIterator[ChangeEvent[T]]: ...
+    ) -> AsyncGenerator[ChangeEvent[T], None]: ...
     @overload
     def changes(
         self,
@@ -1070,7 +1063,7 @@ class DynamoDBService:
         start: StartPosition = "trim_horizon",
         lease_seconds: float = 10.0,
         poll_interval: float = 1.0,
-    ) -> AsyncIterator[ChangeEvent[Any]]: ...
+    ) -> AsyncGenerator[ChangeEvent[Any], None]: ...
 
     def changes(
         self,
@@ -1081,7 +1074,7 @@ class DynamoDBService:
         start: StartPosition = "trim_horizon",
         lease_seconds: float = 10.0,
         poll_interval: float = 1.0,
-    ) -> AsyncIterator[ChangeEvent[Any]]:
+    ) -> AsyncGenerator[ChangeEvent[Any], None]:
         """The table's changes from its DynamoDB stream, as `ChangeEvent` s, until closed.
 
         Workers sharing ``lease_table`` (created when absent) share the shards; a shard's
@@ -1119,6 +1112,7 @@ class DynamoDBService:
         lease_table: str,
         lease_seconds: float = 10.0,
         wait: float | None = None,
+        cancel_on_loss: bool = True,
     ) -> LockContext:
         """A lock across tasks, processes and machines: ``async with service.lock(...) as lease``.
 
@@ -1127,7 +1121,9 @@ class DynamoDBService:
         ``lease_seconds / 3`` and released on exit; ``lease.fencing_token`` grows with each
         new holder. ``wait`` bounds how long to wait for it (None: as long as it takes;
         0: one attempt). If the lease is lost while held, the body is cancelled at its next
-        ``await`` and the block raises `DynamoDBLockError` (``lease.is_lost`` tells too).
+        ``await`` and the block raises `DynamoDBLockError` (``lease.is_lost`` tells too);
+        with ``cancel_on_loss=False`` the body is left running and must look itself
+        (``lease.check()``, ``await lease.wait_lost()``); the block still raises at its end.
 
         Raises:
             DynamoDBLockError: Not had within ``wait``, or lost while held.
@@ -1138,6 +1134,7 @@ class DynamoDBService:
             lease_table=lease_table,
             lease_seconds=lease_seconds,
             wait=wait,
+            cancel_on_loss=cancel_on_loss,
         )
 
     def _streams_port(self) -> Port:

@@ -41,7 +41,7 @@ from lvrgd_common.streams._leases import LeaseState, LeaseTable, Renewer, is_liv
 from lvrgd_common.streams._shards import Shard, parse_shards, ready_shards
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncGenerator
 
     from lvrgd_common.services._dynamodb.reading import ItemReader
     from lvrgd_common.streams._port import Port
@@ -130,7 +130,7 @@ class StreamWorker:
     def _scope(self) -> str:
         return f"stream#{self._stream_arn}"
 
-    async def events(self) -> AsyncIterator[ChangeEvent[Any]]:
+    async def events(self) -> AsyncGenerator[ChangeEvent[Any], None]:
         """The change events, shard by shard, until the service is closed or the loop left."""
         try:
             await self._begin()
