@@ -299,7 +299,7 @@ async def test_two_workers_on_one_lease_table_read_no_event_twice(
     total = 20
     async with streamed() as config, service_on(config) as one, service_on(config) as two:
         seen: dict[str, list[str]] = {"one": [], "two": []}
-        all_seen = asyncio.Event()
+        counts = {"first": asyncio.Event(), "all": asyncio.Event()}
 
         async def work(name: str, service: DynamoDBService) -> None:
             events = service.changes(
@@ -312,14 +312,25 @@ async def test_two_workers_on_one_lease_table_read_no_event_twice(
             async with aclosing(events):
                 async for change in events:
                     seen[name].append(change.sequence_number)
-                    if len(seen["one"]) + len(seen["two"]) >= total:
-                        all_seen.set()
+                    read = len(seen["one"]) + len(seen["two"])
+                    if read >= total // 4:
+                        counts["first"].set()
+                    if read >= total:
+                        counts["all"].set()
 
-        workers = [asyncio.create_task(work("one", one)), asyncio.create_task(work("two", two))]
-        for n in range(total):
+        # One worker is reading when the second joins: the second must not take its shard.
+        workers = [asyncio.create_task(work("one", one))]
+        for n in range(total // 4):
             await one.save(Note(pk="w#1", sk=f"{n:02}", n=n))
         async with asyncio.timeout(GUARD):
-            await all_seen.wait()
+            await counts["first"].wait()
+        workers.append(asyncio.create_task(work("two", two)))
+        await asyncio.sleep(LEASE)  # the second has looked at the leases meanwhile
+        for n in range(total // 4, total):
+            await one.save(Note(pk="w#1", sk=f"{n:02}", n=n))
+        async with asyncio.timeout(GUARD):
+            await counts["all"].wait()
+        await asyncio.sleep(LEASE)  # time for a duplicate to show up, if any
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
