@@ -608,8 +608,8 @@ class DynamoDBService:
             lease_table=lease_table,
             lease_seconds=lease_seconds,
             wait=wait,
-            cancel_on_loss=False,
         )
+        context.cancel_on_loss = False  # the body runs in the caller's thread
         lease = self._call("lock", context.__aenter__())
         try:
             yield lease

@@ -1112,7 +1112,6 @@ class DynamoDBService:
         lease_table: str,
         lease_seconds: float = 10.0,
         wait: float | None = None,
-        cancel_on_loss: bool = True,
     ) -> LockContext:
         """A lock across tasks, processes and machines: ``async with service.lock(...) as lease``.
 
@@ -1121,9 +1120,10 @@ class DynamoDBService:
         ``lease_seconds / 3`` and released on exit; ``lease.fencing_token`` grows with each
         new holder. ``wait`` bounds how long to wait for it (None: as long as it takes;
         0: one attempt). If the lease is lost while held, the body is cancelled at its next
-        ``await`` and the block raises `DynamoDBLockError` (``lease.is_lost`` tells too);
-        with ``cancel_on_loss=False`` the body is left running and must look itself
-        (``lease.check()``, ``await lease.wait_lost()``); the block still raises at its end.
+        ``await`` and the block raises `DynamoDBLockError` (``lease.is_lost`` tells too).
+        With ``cancel_on_loss = False`` set on the returned `LockContext` before entering,
+        the body is left running and must look itself (``lease.check()``,
+        ``await lease.wait_lost()``); the block still raises at its end.
 
         Raises:
             DynamoDBLockError: Not had within ``wait``, or lost while held.
@@ -1134,7 +1134,6 @@ class DynamoDBService:
             lease_table=lease_table,
             lease_seconds=lease_seconds,
             wait=wait,
-            cancel_on_loss=cancel_on_loss,
         )
 
     def _streams_port(self) -> Port:

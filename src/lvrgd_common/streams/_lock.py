@@ -83,7 +83,14 @@ class Lease:
 
 
 class LockContext:
-    """The async context manager `DynamoDBService.lock` returns; see `Lease`."""
+    """The async context manager `DynamoDBService.lock` returns; see `Lease`.
+
+    Attributes:
+        cancel_on_loss: Cancel the body's task when the lease is lost (True, the
+            default); set it False before entering to leave the body running, for a body
+            that watches ``lease.is_lost`` itself. Either way the block raises
+            `DynamoDBLockError` at its end.
+    """
 
     def __init__(
         self,
@@ -104,7 +111,7 @@ class LockContext:
         self._name = name
         self._lease_seconds = lease_seconds
         self._wait = wait
-        self._cancel_on_loss = cancel_on_loss
+        self.cancel_on_loss = cancel_on_loss
         self._lease: Lease | None = None
         self._renewer: Renewer | None = None
         self._task: asyncio.Task[object] | None = None
@@ -146,7 +153,7 @@ class LockContext:
         if lease is None:
             return
         lease._mark_lost()  # noqa: SLF001 - the lock owns its lease
-        if self._cancel_on_loss and not self._exiting and self._task is not None:
+        if self.cancel_on_loss and not self._exiting and self._task is not None:
             self._cancelled_body = True
             self._task.cancel()
 
