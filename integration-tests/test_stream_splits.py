@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from lvrgd_common.services._dynamodb.errors import translate_error
 from lvrgd_common.streams._port import Port
 from stream_models import Note
 from test_streams import GUARD, leases_of, service_on, stream_table
@@ -43,6 +45,9 @@ class FakeStream:
 
     shards: list[FakeShard] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
+    iterator_requests: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """AWS error codes the next GetRecords calls fail with, one each."""
 
     def describe(self) -> dict[str, Any]:
         described = []
@@ -65,10 +70,15 @@ class FakeStream:
         if api == "describe_stream":
             return self.describe()
         if api == "get_shard_iterator":
+            self.iterator_requests.append(request)
             shard = self.shard(request["ShardId"])
             kind = request["ShardIteratorType"]
             after = int(request["SequenceNumber"]) if kind == "AFTER_SEQUENCE_NUMBER" else -1
             return {"ShardIterator": f"{shard.shard_id}|{after}"}
+        if api == "get_records" and self.failures:
+            code = self.failures.pop(0)
+            error = ClientError({"Error": {"Code": code, "Message": code}}, "GetRecords")
+            raise translate_error(error, _op.name) from error
         if api == "get_records":
             shard_id, after = request["ShardIterator"].split("|")
             shard = self.shard(shard_id)
@@ -165,3 +175,52 @@ async def test_a_finished_shard_is_not_read_again_after_a_restart(
             # The second worker starts at the child's checkpoint (200 again: it was the
             # last event given out, never moved past), not at the finished root.
             assert got == expected
+
+
+async def test_expired_iterators_throttling_and_trimmed_data_are_ridden_out(
+    streamed: Callable[..., Any], fake_stream: FakeStream
+) -> None:
+    fake_stream.shards = [FakeShard("shard-only", None, 100, [100, 101, 102], closed=False)]
+    got: list[int] = []
+    async with streamed() as config, service_on(config) as service:
+        events = service.changes(
+            Note, lease_table=leases_of(config), lease_seconds=2.0, poll_interval=0.1
+        )
+        async with aclosing(events), asyncio.timeout(GUARD):
+            async for change in events:
+                assert change.new is not None
+                got.append(change.new.n)
+                if change.new.n == 100:
+                    fake_stream.shard("shard-only").records.append(103)
+                    fake_stream.failures.extend(
+                        ["ExpiredIteratorException", "LimitExceededException"]
+                    )
+                if change.new.n == 103:
+                    break
+    assert got == [100, 101, 102, 103]
+    # After the expired iterator a new one was asked for, after the last record read.
+    assert fake_stream.iterator_requests[-1]["ShardIteratorType"] == "AFTER_SEQUENCE_NUMBER"
+    assert fake_stream.iterator_requests[-1]["SequenceNumber"] == "102"
+
+
+async def test_an_empty_shard_is_polled_with_backoff(
+    streamed: Callable[..., Any], fake_stream: FakeStream
+) -> None:
+    fake_stream.shards = [FakeShard("shard-quiet", None, 100, [100], closed=False)]
+    async with streamed() as config, service_on(config) as service:
+        events = service.changes(
+            Note, lease_table=leases_of(config), lease_seconds=2.0, poll_interval=0.2
+        )
+        async with aclosing(events), asyncio.timeout(GUARD):
+            await anext(events)
+            waiting = asyncio.create_task(anext(events))  # the loop waits for the next
+            before = fake_stream.calls.count("get_records")
+            await asyncio.sleep(1.0)  # nothing new for a second: polls back off
+            quiet = fake_stream.calls.count("get_records") - before
+            fake_stream.shard("shard-quiet").records.append(101)
+            second = await waiting
+    assert second.new is not None
+    assert second.new.n == 101
+    # Without backoff a quiet second is hundreds of polls; with it, a handful (a slower
+    # machine only makes fewer).
+    assert quiet <= 15
