@@ -474,3 +474,43 @@ async def test_the_docs_lambda_handler_reports_the_record_it_failed(
     failed = records[1]["dynamodb"]["SequenceNumber"]
     assert answer == {"batchItemFailures": [{"itemIdentifier": failed}]}
     assert handler["REVENUE"] == {"o#1": 500}
+
+
+# --- logs ---------------------------------------------------------------------------------
+
+
+class Recorder:
+    """A logger that keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, dict[str, Any]]] = []
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self.records.append(("debug", event, fields))
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.records.append(("info", event, fields))
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.records.append(("warning", event, fields))
+
+    def error(self, event: str, **fields: Any) -> None:
+        self.records.append(("error", event, fields))
+
+
+@needs_streams
+async def test_every_stream_and_lease_request_is_logged_as_an_operation(
+    streamed: Callable[..., Any],
+) -> None:
+    recorder = Recorder()
+    async with streamed() as config, DynamoDBService(recorder, config) as service:
+        await service.save(Note(pk="log#1", sk="a"))
+        async with aclosing(
+            service.changes(Note, lease_table=leases_of(config), lease_seconds=LEASE)
+        ) as events:
+            await take(events, 1)
+    operations = {fields["operation"] for _, _, fields in recorder.records}
+    assert {"describe_stream", "get_records", "acquire_lease", "release_lease"} <= operations
+    for _level, _message, fields in recorder.records:
+        assert "elapsed_ms" in fields
+        assert fields["table"] == config.table_name
