@@ -514,3 +514,27 @@ async def test_every_stream_and_lease_request_is_logged_as_an_operation(
     for _level, _message, fields in recorder.records:
         assert "elapsed_ms" in fields
         assert fields["table"] == config.table_name
+
+
+@needs_streams
+async def test_start_latest_skips_what_was_written_before(streamed: Callable[..., Any]) -> None:
+    async with streamed() as config, service_on(config) as service:
+        await service.save(Note(pk="late#1", sk="old", n=0))
+        events = service.changes(
+            Note,
+            lease_table=leases_of(config),
+            start="latest",
+            lease_seconds=LEASE,
+            poll_interval=POLL,
+        )
+        async with aclosing(events):
+            first = asyncio.create_task(anext(events))
+            n = 0
+            async with asyncio.timeout(GUARD):
+                while not first.done():  # written until the worker, reading from now, sees one
+                    n += 1
+                    await service.save(Note(pk="late#1", sk=f"new{n}", n=n))
+                    await asyncio.wait({first}, timeout=0.2)
+            change = await first
+    assert change.new is not None
+    assert change.new.n >= 1
