@@ -24,7 +24,7 @@ from test_streams import GUARD, leases_of, service_on, stream_table
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lvrgd_common import DynamoDBConfig
+    from lvrgd_common import DynamoDBConfig, DynamoDBService
     from lvrgd_common.services._dynamodb.operation import OperationLog
 
 pytestmark = pytest.mark.needs("streams")  # the table's description must name a stream
@@ -224,3 +224,61 @@ async def test_an_empty_shard_is_polled_with_backoff(
     # Without backoff a quiet second is hundreds of polls; with it, a handful (a slower
     # machine only makes fewer).
     assert quiet <= 15
+
+
+async def test_a_second_worker_gets_its_share_of_the_shards_and_no_event_twice(
+    streamed: Callable[..., Any], fake_stream: FakeStream
+) -> None:
+    fake_stream.shards = [
+        FakeShard(f"shard-{index}", None, index * 1000, [index * 1000], closed=False)
+        for index in range(1, 5)
+    ]
+    seen: dict[str, list[int]] = {"one": [], "two": []}
+    changed = asyncio.Condition()
+
+    async def until_seen(one: int = 0, two: int = 0, total: int = 0) -> None:
+        def enough() -> bool:
+            both = len(seen["one"]) + len(seen["two"])
+            return len(seen["one"]) >= one and len(seen["two"]) >= two and both >= total
+
+        async with changed:
+            await changed.wait_for(enough)
+
+    async with streamed() as config, service_on(config) as one, service_on(config) as two:
+
+        async def work(name: str, service: DynamoDBService) -> None:
+            events = service.changes(
+                Note,
+                lease_table=leases_of(config),
+                worker_id=name,
+                lease_seconds=2.0,
+                poll_interval=0.1,
+            )
+            async with aclosing(events):
+                async for change in events:
+                    assert change.new is not None
+                    seen[name].append(change.new.n)
+                    async with changed:
+                        changed.notify_all()
+
+        workers = [asyncio.create_task(work("one", one))]
+        async with asyncio.timeout(GUARD):
+            await until_seen(one=4)  # the only worker reads all four shards
+            workers.append(asyncio.create_task(work("two", two)))
+            written = 0
+            while len(seen["two"]) < 4:  # new records go on arriving on every shard
+                written += 1
+                for shard in fake_stream.shards:
+                    shard.records.append(shard.first + written)
+                await asyncio.sleep(0.2)
+            expected = 4 * (written + 1)
+            await until_seen(total=expected)
+        await asyncio.sleep(1.0)  # time for a duplicate to show up, if any
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+    assert sorted(seen["one"] + seen["two"]) == sorted(
+        shard.first + k for shard in fake_stream.shards for k in range(written + 1)
+    )
+    # The second worker was handed shards (the first held more than its share).
+    assert seen["two"]
