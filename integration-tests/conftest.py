@@ -68,6 +68,8 @@ BACKEND_LACKS: dict[str, dict[str, str]] = {
         "time_to_live": "dynalite has no UpdateTimeToLive (it answers UnknownOperationException)",
         "transactions": "dynalite has no TransactWriteItems or TransactGetItems "
         "(it answers UnknownOperationException)",
+        "streams": "dynalite has no DynamoDB Streams (no DescribeStream, GetShardIterator "
+        "or GetRecords); the stream tests run in the moto session",
         "credential_checks": "dynalite never verifies signatures (any key and secret are "
         "accepted); the test runs in the moto session, on a moto of its own with IAM "
         "authentication switched on",

@@ -17,6 +17,7 @@ CONTRACT = {
     "DynamoDBValidationError",
     "DynamoDBBatchOperationError",
     "DynamoDBTransactionError",
+    "DynamoDBLockError",
 }
 
 MODULES = {
@@ -57,3 +58,18 @@ def test_specified_module_paths_export_the_same_objects(module: str, name: str) 
 def test_package_ships_py_typed() -> None:
     files = importlib.resources.files("lvrgd_common")
     assert files.joinpath("py.typed").is_file()
+
+
+STREAMS_CONTRACT = {"ChangeEvent", "decode_lambda_event"}
+
+
+def test_the_streams_package_exports_its_contract() -> None:
+    streams = importlib.import_module("lvrgd_common.streams")
+    assert list(streams.__all__) == sorted(set(streams.__all__))
+    assert set(streams.__all__) >= STREAMS_CONTRACT
+    for name in streams.__all__:
+        assert getattr(streams, name) is not None
+
+
+def test_the_lock_error_is_a_service_error() -> None:
+    assert issubclass(lvrgd_common.DynamoDBLockError, lvrgd_common.DynamoDBServiceError)

@@ -28,6 +28,7 @@ SPEC_MODULES = {
     "lvrgd_common.services.logging_service": "LoggingService",
     "lvrgd_common.testing": "create_table",
     "lvrgd_common.sync": "DynamoDBService",
+    "lvrgd_common.streams": "decode_lambda_event",
 }
 EXPECTED_STATES = "open) -> DynamoDBService(table='smoke', region='us-east-1', closed)"
 

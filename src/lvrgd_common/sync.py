@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
     from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services.logging_service import LoggerProtocol
+    from lvrgd_common.streams import ChangeEvent, Lease, StartPosition
 
 __all__ = ["DynamoDBService"]
 
@@ -547,6 +549,85 @@ class DynamoDBService:
     def ping(self) -> bool:
         """True when the table exists and is ACTIVE; see the async `ping`."""
         return self._call("ping", self._service.ping())
+
+    # --- change streams and locks ---------------------------------------------------------
+
+    @overload
+    def changes(
+        self,
+        model_class: type[T],
+        *,
+        lease_table: str,
+        worker_id: str | None = None,
+        start: StartPosition = "trim_horizon",
+        lease_seconds: float = 10.0,
+        poll_interval: float = 1.0,
+    ) -> Iterator[ChangeEvent[T]]: ...
+    @overload
+    def changes(
+        self,
+        model_class: object,
+        *,
+        lease_table: str,
+        worker_id: str | None = None,
+        start: StartPosition = "trim_horizon",
+        lease_seconds: float = 10.0,
+        poll_interval: float = 1.0,
+    ) -> Iterator[ChangeEvent[Any]]: ...
+
+    def changes(
+        self,
+        model_class: object,
+        *,
+        lease_table: str,
+        worker_id: str | None = None,
+        start: StartPosition = "trim_horizon",
+        lease_seconds: float = 10.0,
+        poll_interval: float = 1.0,
+    ) -> Iterator[ChangeEvent[Any]]:
+        """A plain iterator over the table's changes; see the async `changes`.
+
+        Leaving the loop early hands the leases back and writes the checkpoints.
+        """
+        events = self._service.changes(
+            model_class,
+            lease_table=lease_table,
+            worker_id=worker_id,
+            start=start,
+            lease_seconds=lease_seconds,
+            poll_interval=poll_interval,
+        )
+        return self._iterate("changes", events)
+
+    @contextmanager
+    def lock(
+        self,
+        name: str,
+        *,
+        lease_table: str,
+        lease_seconds: float = 10.0,
+        wait: float | None = None,
+    ) -> Iterator[Lease]:
+        """``with service.lock(...) as lease:``; see the async `lock`.
+
+        The body runs in the calling thread and is not interrupted when the lease is lost:
+        check ``lease.is_lost`` or call ``lease.check()`` before protected writes. Leaving
+        the block raises `DynamoDBLockError` if the lease was lost meanwhile.
+        """
+        context = self._service.lock(
+            name,
+            lease_table=lease_table,
+            lease_seconds=lease_seconds,
+            wait=wait,
+        )
+        context.cancel_on_loss = False  # the body runs in the caller's thread
+        lease = self._call("lock", context.__aenter__())
+        try:
+            yield lease
+        except BaseException as exc:
+            self._call("lock", context.__aexit__(type(exc), exc, exc.__traceback__))
+            raise
+        self._call("lock", context.__aexit__(None, None, None))
 
     # --- handing calls to the private loop ------------------------------------------------
 

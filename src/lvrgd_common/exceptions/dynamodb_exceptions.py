@@ -12,6 +12,7 @@ exception is chained as ``__cause__``.
     ├── DynamoDBTableNotFoundError    the table (or index) does not exist
     ├── DynamoDBUnavailableError      endpoint unreachable, timed out, throttled or failing (5xx)
     ├── DynamoDBBatchOperationError   a batch finished with items not done; names them
+    ├── DynamoDBLockError             a lock not had within its wait, or a held lease lost
     └── DynamoDBTransactionError      a transaction was cancelled; one reason per operation
 """
 
@@ -30,6 +31,7 @@ __all__ = [
     "DynamoDBConditionalCheckError",
     "DynamoDBDecodeError",
     "DynamoDBItemNotFoundError",
+    "DynamoDBLockError",
     "DynamoDBServiceError",
     "DynamoDBTableNotFoundError",
     "DynamoDBTransactionError",
@@ -177,3 +179,19 @@ class DynamoDBTransactionError(DynamoDBServiceError):
         if failing:
             reason = f"{reason} ({', '.join(failing)})"
         super().__init__(operation=operation, reason=reason, pk=pk, sk=sk, error_code=error_code)
+
+
+class DynamoDBLockError(DynamoDBServiceError):
+    """A lock could not be had within its ``wait``, or a lease held was lost.
+
+    Attributes:
+        name: The lock's name.
+    """
+
+    def __init__(
+        self, *, name: str, reason: str, operation: str = "lock", error_code: str | None = None
+    ) -> None:
+        self.name = name
+        super().__init__(
+            operation=operation, reason=f"lock {name!r}: {reason}", error_code=error_code
+        )

@@ -83,6 +83,9 @@ from lvrgd_common.services._dynamodb.requests import (
 )
 from lvrgd_common.services._dynamodb.scanning import read_segments, scan_request, scan_segments
 from lvrgd_common.services._dynamodb.transport import open_transport
+from lvrgd_common.streams._consumer import StreamWorker
+from lvrgd_common.streams._lock import LockContext
+from lvrgd_common.streams._port import Port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
@@ -96,6 +99,8 @@ if TYPE_CHECKING:
     from lvrgd_common.services._dynamodb.expressions import Conditions
     from lvrgd_common.services._dynamodb.transport import Transport
     from lvrgd_common.services.logging_service import LoggerProtocol
+    from lvrgd_common.streams._consumer import StartPosition
+    from lvrgd_common.streams._events import ChangeEvent
 
 __all__ = ["DynamoDBService"]
 
@@ -139,6 +144,7 @@ class DynamoDBService:
         self._capacity = config.return_consumed_capacity
         secret = config.cursor_secret
         self._cursor_secret = None if secret is None else secret.get_secret_value().encode()
+        self._port: Port | None = None
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open" if self._transport else "new"
@@ -1071,6 +1077,114 @@ class DynamoDBService:
             status = table.get("TableStatus")
             op.fields.update(healthy=status == "ACTIVE", status=status)
             return status == "ACTIVE"
+
+    # --- change streams and locks ---------------------------------------------------------
+
+    @overload
+    def changes(
+        self,
+        model_class: type[T],
+        *,
+        lease_table: str,
+        worker_id: str | None = None,
+        start: StartPosition = "trim_horizon",
+        lease_seconds: float = 10.0,
+        poll_interval: float = 1.0,
+    ) -> AsyncGenerator[ChangeEvent[T], None]: ...
+    @overload
+    def changes(
+        self,
+        model_class: object,
+        *,
+        lease_table: str,
+        worker_id: str | None = None,
+        start: StartPosition = "trim_horizon",
+        lease_seconds: float = 10.0,
+        poll_interval: float = 1.0,
+    ) -> AsyncGenerator[ChangeEvent[Any], None]: ...
+
+    def changes(
+        self,
+        model_class: object,
+        *,
+        lease_table: str,
+        worker_id: str | None = None,
+        start: StartPosition = "trim_horizon",
+        lease_seconds: float = 10.0,
+        poll_interval: float = 1.0,
+    ) -> AsyncGenerator[ChangeEvent[Any], None]:
+        """The table's changes from its DynamoDB stream, as `ChangeEvent` s, until closed.
+
+        Workers sharing ``lease_table`` (created when absent) share the shards; a shard's
+        progress is checkpointed there after each event the loop moved past, so a worker
+        started again goes on where it stopped (at-least-once). ``start`` applies to shards
+        with no checkpoint yet; an empty shard is polled with backoff up to
+        ``poll_interval`` s. Closing the service ends the loop. Leave early with
+        ``contextlib.aclosing`` so the leases are handed back at once.
+
+        Example:
+            >>> async with aclosing(service.changes(Order, lease_table="leases")) as events:
+            ...     async for change in events:
+            ...         await handle(change)
+
+        Raises:
+            DynamoDBTableNotFoundError: The table has no stream enabled.
+            DynamoDBDecodeError: An image fits no model (naming its sequence number).
+        """
+        reader = reader_of(model_class)
+        worker = StreamWorker(
+            self._streams_port(),
+            reader,
+            lease_table=lease_table,
+            worker_id=worker_id,
+            start=start,
+            lease_seconds=lease_seconds,
+            poll_interval=poll_interval,
+        )
+        return worker.events()
+
+    def lock(
+        self,
+        name: str,
+        *,
+        lease_table: str,
+        lease_seconds: float = 10.0,
+        wait: float | None = None,
+    ) -> LockContext:
+        """A lock across tasks, processes and machines: ``async with service.lock(...) as lease``.
+
+        The lease is an item in ``lease_table`` (created when absent), taken with a
+        conditional write when free or expired, renewed in the background every
+        ``lease_seconds / 3`` and released on exit; ``lease.fencing_token`` grows with each
+        new holder. ``wait`` bounds how long to wait for it (None: as long as it takes;
+        0: one attempt). If the lease is lost while held, the body is cancelled at its next
+        ``await`` and the block raises `DynamoDBLockError` (``lease.is_lost`` tells too).
+        With ``cancel_on_loss = False`` set on the returned `LockContext` before entering,
+        the body is left running and must look itself (``lease.check()``,
+        ``await lease.wait_lost()``); the block still raises at its end.
+
+        Raises:
+            DynamoDBLockError: Not had within ``wait``, or lost while held.
+        """
+        return LockContext(
+            self._streams_port(),
+            name,
+            lease_table=lease_table,
+            lease_seconds=lease_seconds,
+            wait=wait,
+        )
+
+    def _streams_port(self) -> Port:
+        if self._port is None:
+            self._port = Port(
+                self._config,
+                self._logger,
+                self._operation,
+                self._send,
+                lambda: self._closed or self._transport is None,
+                lambda: self._stack,
+            )
+        return self._port
 
     # --- the one door to AWS --------------------------------------------------------------
 
