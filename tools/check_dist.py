@@ -13,7 +13,12 @@ from email.parser import Parser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WHEEL_FILES = ("lvrgd_common/__init__.py", "lvrgd_common/py.typed", "lvrgd_common/testing.py")
+WHEEL_FILES = (
+    "lvrgd_common/__init__.py",
+    "lvrgd_common/py.typed",
+    "lvrgd_common/testing/__init__.py",
+    "lvrgd_common/testing/plugin.py",
+)
 SDIST_FILES = ("pyproject.toml", "README.md", "src/lvrgd_common/py.typed")
 NOT_SHIPPED = frozenset({"tests", "integration-tests", "examples", "tools"})
 
