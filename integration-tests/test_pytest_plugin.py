@@ -8,7 +8,9 @@ point, async tests run on pytest-asyncio, and the server is the embedded moto (o
 
 from __future__ import annotations
 
+import re
 import textwrap
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -197,3 +199,20 @@ def test_a_misused_marker_fails_with_the_reason(project: pytest.Pytester) -> Non
     result = project.runpytest_subprocess("-q", timeout=600)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*TableSpec*", "*sort_keys*", "*Extra inputs are not permitted*"])
+
+
+GUIDE = Path(__file__).resolve().parent.parent / "docs" / "testing.md"
+FENCE = re.compile(r"^```python\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
+
+
+def test_the_guides_test_file_passes_as_written(project: pytest.Pytester) -> None:
+    """docs/testing.md's test file, pasted into a project, passes with the plugin alone."""
+    files = {
+        code.split("\n", 1)[0].removeprefix("# "): code
+        for code in FENCE.findall(GUIDE.read_text(encoding="utf-8"))
+        if code.startswith("# test_")
+    }
+    assert list(files) == ["test_notes.py"]
+    (project.path / "test_notes.py").write_text(files["test_notes.py"], encoding="utf-8")
+    result = project.runpytest_subprocess("-q", timeout=600)
+    result.assert_outcomes(passed=4)
