@@ -42,6 +42,7 @@ from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
     describe_table,
     is_key_schema_mismatch,
+    naming_operations,
     raised_by_client,
     translate_error,
 )
@@ -991,7 +992,8 @@ class DynamoDBService:
             keys = await self._table_keys(op, *transaction_key_values(operations))
             request = transact_write_request(self._table, keys, operations, client_request_token)
             if operations:
-                await self._send(op, "transact_write_items", request)
+                with naming_operations([operation.key for operation in operations]):
+                    await self._send(op, "transact_write_items", request)
 
     @overload
     async def transact_get(

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
@@ -36,12 +37,14 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
     from types import TracebackType
 
     from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services._dynamodb.operation import OperationLog
 
 __all__ = [
+    "TRANSACTION_CANCELLED",
     "TRANSLATED_ERRORS",
     "ErrorRoom",
     "InvalidInputError",
@@ -49,6 +52,7 @@ __all__ = [
     "check_progress",
     "describe_table",
     "is_key_schema_mismatch",
+    "naming_operations",
     "raised_by_client",
     "translate_error",
 ]
@@ -112,6 +116,32 @@ class ErrorRoom:
                 log.__exit__(leaves_as, error, traceback)
                 raise error from exc
         self.log.__exit__(exc_type, exc, traceback)
+
+
+TRANSACTION_CANCELLED: Final = "transaction cancelled"
+
+
+@contextmanager
+def naming_operations(keys: Sequence[tuple[KeyValue, KeyValue | None]]) -> Iterator[None]:
+    """A cancelled transaction inside names its failed operations' keys (``keys`` in order).
+
+    Raises:
+        DynamoDBTransactionError: The cancelled transaction's error, with ``item_index``,
+            ``pk`` and ``sk`` of the first operation that failed and each failed
+            operation's key in the message; ``cancellation_reasons`` as DynamoDB gave them.
+    """
+    try:
+        yield
+    except DynamoDBTransactionError as exc:
+        if not exc.cancellation_reasons:
+            raise
+        raise DynamoDBTransactionError(
+            operation=exc.operation,
+            reason=TRANSACTION_CANCELLED,
+            cancellation_reasons=exc.cancellation_reasons,
+            error_code=exc.error_code,
+            keys=keys,
+        ) from exc.__cause__
 
 
 # Transport failures below botocore that mean DynamoDB could not be reached.
@@ -233,12 +263,16 @@ def _from_client_error(
     message = error.get("Message") or str(exc)
     if code == "TransactionCanceledException":
         reasons = [
-            CancellationReason(code=entry.get("Code") or "None", message=entry.get("Message"))
+            # DynamoDB says "None" (a string) for an operation that did not fail.
+            CancellationReason(
+                code=None if entry.get("Code") in {None, "", "None"} else entry["Code"],
+                message=entry.get("Message"),
+            )
             for entry in exc.response.get("CancellationReasons", [])
         ]
         return DynamoDBTransactionError(
             operation=operation,
-            reason="transaction cancelled",
+            reason=TRANSACTION_CANCELLED,
             cancellation_reasons=reasons,
             error_code=code,
         )

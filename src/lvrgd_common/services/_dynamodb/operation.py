@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["OperationLog"]
 
 # Cancellation reasons of a transaction that only a condition stopped: an expected outcome.
-_CONDITION_REASONS: Final = frozenset({"None", "ConditionalCheckFailed"})
+# (None: an operation that did not fail.)
+_CONDITION_REASONS: Final[frozenset[str | None]] = frozenset({None, "ConditionalCheckFailed"})
 
 
 class OperationLog:
