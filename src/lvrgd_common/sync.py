@@ -4,7 +4,7 @@ Every method of the async service is here as a plain call with the same argument
 facade owns one private event loop on a background thread; the async service lives on that
 loop and every call is handed to it, so one facade can be shared by many threads.
 
-Example:
+Examples:
     >>> from lvrgd_common.sync import DynamoDBService
     >>> with DynamoDBService(LoggingService(), config) as service:
     ...     service.save(User(pk="USER#1", sk="PROFILE", name="Ada"))
@@ -57,7 +57,7 @@ class DynamoDBService:
     thread. Calls may come from any number of threads at once. Calling from a thread that
     runs an event loop raises `DynamoDBServiceError`: there, await the async service.
 
-    Example:
+    Examples:
         >>> with DynamoDBService(LoggingService(), config) as service:
         ...     for order in service.iter_query("USER#1", Order, page_size=100):
         ...         print(order.sk)
@@ -447,7 +447,13 @@ class DynamoDBService:
         *,
         filter_condition: ConditionBase | None = None,
     ) -> int:
-        """How many items match; see `lvrgd_common.DynamoDBService.count`."""
+        """How many items match; see `lvrgd_common.DynamoDBService.count`.
+
+        Raises:
+            DynamoDBValidationError: Unknown index, a bad sort-key condition or filter.
+            DynamoDBTableNotFoundError: The table (or index) does not exist.
+            DynamoDBUnavailableError: DynamoDB unreachable or throttling after the retries.
+        """
         coro = self._service.count(pk, sk_condition, index_name, filter_condition=filter_condition)
         return self._call("count", coro)
 

@@ -122,7 +122,7 @@ class DynamoDBConfig(BaseModel):
         Keyword ``overrides`` win over both. Reading ``env_file`` needs python-dotenv
         (``pip install 'lvrgd-common[dotenv]'``); the environment alone does not.
 
-        Example:
+        Examples:
             >>> config = DynamoDBConfig.from_env(".env", read_timeout=2.0)
 
         Args:

@@ -34,7 +34,7 @@ It reads back as an aware UTC datetime. Fractions of a second are dropped when t
 is built, so the model equals what is stored; a naive datetime is refused. A number of
 seconds is taken as input too (as pydantic reads one for a datetime).
 
-Example:
+Examples:
     >>> from datetime import UTC, datetime
     >>> class Session(DynamoDBBaseModel):
     ...     expires_at: EpochSeconds

@@ -112,7 +112,7 @@ class DynamoDBService:
     shares; closing refuses new operations, lets running ones finish (up to
     ``operation_timeout``) and releases them. A closed service cannot be reopened.
 
-    Example:
+    Examples:
         >>> async def main() -> None:
         ...     async with DynamoDBService(LoggingService(), config) as service:
         ...         await service.save(User(pk="USER#1", sk="PROFILE", name="Ada"))
@@ -317,7 +317,7 @@ class DynamoDBService:
         comes back as ``model_class``. For a `VersionedModel` the stored version advances
         by one; ``updates["version"]``, if given, is the version the item must have.
 
-        Example:
+        Examples:
             >>> order = await service.update(
             ...     "USER#1", "ORDER#7", {"status": "paid", "attempts": Increment(1)},
             ...     model_class=Order,
@@ -534,7 +534,7 @@ class DynamoDBService:
         ``model_class`` may be a union of models: each item comes back as its member.
         Leave it early inside ``contextlib.aclosing`` so that it ends (and logs) at once.
 
-        Example:
+        Examples:
             >>> async for order in service.iter_query("USER#1", Order, page_size=100):
             ...     print(order.sk)
         """
@@ -572,7 +572,13 @@ class DynamoDBService:
         *,
         filter_condition: ConditionBase | None = None,
     ) -> int:
-        """How many items match (``filter_condition`` too), exactly, across every page."""
+        """How many items match (``filter_condition`` too), exactly, across every page.
+
+        Raises:
+            DynamoDBValidationError: Unknown index, a bad sort-key condition or filter.
+            DynamoDBTableNotFoundError: The table (or index) does not exist.
+            DynamoDBUnavailableError: DynamoDB unreachable or throttling after the retries.
+        """
         with self._operation("count", pk, index=index_name) as op:
             plan = await self._plan(
                 op, pk, sk_condition, index_name, filter_condition=filter_condition
@@ -631,7 +637,7 @@ class DynamoDBService:
         items per request; ``model_class`` may be a union of models. Stopping early
         (``break``, an error, cancellation) stops every segment.
 
-        Example:
+        Examples:
             >>> async for user in service.scan(User, filter_condition=Attr("active").eq(True)):
             ...     print(user.pk)
 

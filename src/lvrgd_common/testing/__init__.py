@@ -2,7 +2,7 @@
 
 Nothing here is used by `DynamoDBService` itself: production code never creates tables.
 
-Example:
+Examples:
     >>> with moto_server() as server:
     ...     config = DynamoDBConfig(
     ...         table_name="dev", region="us-east-1", endpoint_url=server.endpoint_url,

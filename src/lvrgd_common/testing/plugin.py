@@ -18,7 +18,7 @@ nothing starts until a test asks for one.
   credentials for the test, so that an application calling ``DynamoDBConfig.from_env()``
   at startup finds ``dynamodb_table``.
 
-Example:
+Examples:
     ```python
     @pytest.mark.dynamodb_table(global_indexes=[IndexSpec(name="gsi1", hash_key="gsi1pk")])
     async def test_save(dynamodb_service: DynamoDBService) -> None:
@@ -72,7 +72,7 @@ _T = TypeVar("_T")
 class TableSpec(BaseModel):
     """The shape of a test table: the ``@pytest.mark.dynamodb_table(...)`` arguments.
 
-    Example:
+    Examples:
         ```python
         @pytest.mark.dynamodb_table(sort_key=None, stream="NEW_AND_OLD_IMAGES")
         async def test_events(dynamodb_service: DynamoDBService) -> None: ...

@@ -29,7 +29,7 @@ StreamViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMA
 class IndexSpec(BaseModel):
     """A secondary index for `create_table`: its key attributes, all attributes projected.
 
-    Example:
+    Examples:
         >>> by_email = IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")
         >>> by_date = IndexSpec(name="lsi1", hash_key="pk", range_key="created_at")
     """
@@ -67,7 +67,7 @@ async def create_table(
     creates tables; production tables belong to infrastructure code). Local indexes share
     the table's partition key as their hash key.
 
-    Example:
+    Examples:
         >>> await create_table(
         ...     config,
         ...     global_indexes=[IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")],
