@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from boto3.dynamodb.conditions import ConditionBase
+    from pydantic import TypeAdapter
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.pagination_result import PaginationResult
@@ -141,7 +142,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk: KeyValue | None,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> T | None: ...
@@ -216,7 +217,7 @@ class DynamoDBService:
     def query_by_pk(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -273,7 +274,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk_condition: SortKeyCondition,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -332,7 +333,7 @@ class DynamoDBService:
     def iter_query(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         sk_condition: SortKeyCondition | None = None,
         *,
         index_name: str | None = None,
@@ -387,7 +388,7 @@ class DynamoDBService:
     @overload
     def scan(
         self,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         filter_condition: ConditionBase | None = None,
         index_name: str | None = None,
@@ -486,7 +487,7 @@ class DynamoDBService:
     def batch_get(
         self,
         keys: Sequence[tuple[KeyValue, KeyValue | None]],
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> list[T]: ...
@@ -524,7 +525,9 @@ class DynamoDBService:
 
     @overload
     def transact_get(
-        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+        self,
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
+        model_class: type[T] | TypeAdapter[T],
     ) -> list[T]: ...
     @overload
     def transact_get(

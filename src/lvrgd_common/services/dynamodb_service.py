@@ -91,6 +91,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from boto3.dynamodb.conditions import ConditionBase
+    from pydantic import TypeAdapter
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
@@ -222,7 +223,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk: KeyValue | None,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> T | None: ...
@@ -356,7 +357,7 @@ class DynamoDBService:
     async def query_by_pk(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -421,7 +422,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk_condition: SortKeyCondition,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -494,7 +495,7 @@ class DynamoDBService:
     def iter_query(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         sk_condition: SortKeyCondition | None = None,
         *,
         index_name: str | None = None,
@@ -593,7 +594,7 @@ class DynamoDBService:
     @overload
     def scan(
         self,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         filter_condition: ConditionBase | None = None,
         index_name: str | None = None,
@@ -897,7 +898,7 @@ class DynamoDBService:
     async def batch_get(
         self,
         keys: Sequence[tuple[KeyValue, KeyValue | None]],
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> list[T]: ...
@@ -1003,7 +1004,9 @@ class DynamoDBService:
 
     @overload
     async def transact_get(
-        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+        self,
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
+        model_class: type[T] | TypeAdapter[T],
     ) -> list[T]: ...
     @overload
     async def transact_get(
