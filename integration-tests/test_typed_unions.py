@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, assert_type
 
+import pytest
 from pydantic import Field, TypeAdapter
 
 from lvrgd_common import DynamoDBBaseModel, DynamoDBConfig, DynamoDBService, LoggingService
@@ -36,9 +37,15 @@ async def test_every_reading_method_takes_a_type_adapter(service: DynamoDBServic
         assert one == dog
         assert await service.batch_get([(pk, "1"), (pk, "2")], adapter) == [cat, dog]
         assert [item async for item in service.iter_query(pk, adapter)] == [cat, dog]
-        assert await service.transact_get([(pk, "2"), (pk, "1")], adapter) == [dog, cat]
         scanned = [item async for item in service.scan(adapter) if item.pk == pk]
         assert sorted(scanned, key=lambda item: item.sk) == [cat, dog]
+
+
+@pytest.mark.needs("transactions")
+async def test_transact_get_takes_a_type_adapter(service: DynamoDBService, pk: str) -> None:
+    cat, dog = Cat(pk=pk, sk="1"), Dog(pk=pk, sk="2")
+    await service.batch_write([cat, dog])
+    assert await service.transact_get([(pk, "2"), (pk, "1")], PETS) == [dog, cat]
 
 
 def test_the_sync_facade_takes_one_too(config: DynamoDBConfig, pk: str) -> None:
