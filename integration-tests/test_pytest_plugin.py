@@ -216,3 +216,27 @@ def test_the_guides_test_file_passes_as_written(project: pytest.Pytester) -> Non
     (project.path / "test_notes.py").write_text(files["test_notes.py"], encoding="utf-8")
     result = project.runpytest_subprocess("-q", timeout=600)
     result.assert_outcomes(passed=4)
+
+
+def test_without_pytest_asyncio_the_service_fixture_says_what_to_install(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin loads wherever the package is installed; without pytest-asyncio the sync
+    fixtures work and ``dynamodb_service`` fails naming the extra, instead of pytest
+    failing to start."""
+    shadow = project.mkpydir("shadow") / "pytest_asyncio"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("raise ImportError('pytest-asyncio is not installed')\n")
+    monkeypatch.setenv("PYTHONPATH", str(project.path / "shadow"))
+    project.makepyfile(
+        test_no_asyncio="""
+        def test_sync_fixtures_work(dynamodb_table) -> None:
+            assert dynamodb_table.name.startswith("test-")
+
+        def test_the_service_fixture(dynamodb_service) -> None:
+            pass
+        """
+    )
+    result = project.runpytest_subprocess("-q", "-p", "no:asyncio", timeout=600)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*needs pytest-asyncio*lvrgd-common[[]testing[]]*"])
