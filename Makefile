@@ -94,7 +94,8 @@ docs-build: $(DEV_STAMP)
 docs: $(DEV_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
-## Build sdist and wheel, install the wheel alone into a clean venv, import the public API.
+## Build sdist and wheel, install the wheel alone into a clean venv, import the public API,
+## and run the README's first program as pasted with that venv's python.
 PACKAGE_DIR := build/package-check
 package-check: $(DEV_STAMP)
 	rm -rf $(PACKAGE_DIR) && mkdir -p $(PACKAGE_DIR)
@@ -104,6 +105,7 @@ package-check: $(DEV_STAMP)
 	$(BIN)/python -m venv $(PACKAGE_DIR)/venv
 	$(PACKAGE_DIR)/venv/bin/python -m pip install --quiet $(PACKAGE_DIR)/dist/*.whl
 	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
+	$(BIN)/python tools/first_program.py $(PACKAGE_DIR)/venv/bin/python
 
 ## Break src/ in known ways (tools/mutate.py), one at a time; each must fail a test.
 mutate: $(DEV_STAMP)

@@ -1,5 +1,11 @@
 """The library's errors as HTTP statuses, for any web framework (both examples use it).
 
+This is the one table: the README, docs/errors.md, docs/fastapi.md and docs/aiohttp.md show
+it (`markdown_table()` writes their table; the pages' code copies `ERROR_STATUSES`,
+`status_of` and `error_headers` as they are here), and integration-tests/test_error_table.py
+fails when any of them differs. A 503 carries ``Retry-After`` (seconds): the failures it
+answers (throttling, an unreachable or missing table, a batch left partly undone) pass.
+
 Clients get a status and a fixed sentence: never a stack trace, an AWS error code or
 message, a table name or an endpoint. The library has already logged each failure once,
 with all of that, for the operator.
@@ -71,3 +77,13 @@ def status_of(exc: DynamoDBServiceError) -> tuple[HTTPStatus, str]:
 def error_headers(code: HTTPStatus) -> dict[str, str] | None:
     """A 503 says when to retry."""
     return {"Retry-After": RETRY_AFTER_SECONDS} if code == HTTPStatus.SERVICE_UNAVAILABLE else None
+
+
+def markdown_table() -> str:
+    """The table as the documentation shows it (Markdown)."""
+    rows = ["| library error | HTTP status | the client reads |", "|---|---|---|"]
+    for error_class, code, detail in ERROR_STATUSES:
+        retry = f" with `Retry-After: {RETRY_AFTER_SECONDS}`" if error_headers(code) else ""
+        rows.append(f"| `{error_class.__name__}` | {code.value}{retry} | {detail} |")
+    rows.append("| anything else (e.g. `DynamoDBDecodeError`) | 500 | internal error |")
+    return "\n".join(rows) + "\n"

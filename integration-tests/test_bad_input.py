@@ -749,7 +749,7 @@ CASES: list[Case] = [
             ]
         ),
         DynamoDBTransactionError,
-        "#1 ConditionalCheckFailed",
+        "operation #1 of 2 (pk=",  # and its sk, then ConditionalCheckFailed
         code="TransactionCanceledException",
         sends=("TransactWriteItems",),
         needs="transactions",

@@ -162,6 +162,9 @@ async def test_the_secret_is_never_shown_or_logged(
 
 def test_a_short_cursor_secret_is_refused(config: DynamoDBConfig) -> None:
     fields = {**config.model_dump(), "cursor_secret": "too-short"}
-    with pytest.raises(ValueError, match="at least 16") as caught:
+    with pytest.raises(ValueError, match="cursor_secret must be at least 16 characters") as caught:
         DynamoDBConfig.model_validate(fields)
     assert "too-short" not in str(caught.value)
+    assert "items" not in str(caught.value)
+    sixteen = {**config.model_dump(), "cursor_secret": "x" * 16}
+    assert DynamoDBConfig.model_validate(sixteen).cursor_secret is not None

@@ -12,7 +12,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from faultproxy import Exchange, FaultProxy, Forward, Hang
+from faultproxy import Exchange, FaultProxy, Forward, Hang, Reply, dynamodb_error
 from helpers import through
 from lvrgd_common import (
     AttributeCondition,
@@ -22,6 +22,7 @@ from lvrgd_common import (
     DynamoDBItemNotFoundError,
     DynamoDBService,
     DynamoDBServiceError,
+    DynamoDBValidationError,
     LoggingService,
     SortKeyCondition,
     TransactionWriteItem,
@@ -318,3 +319,40 @@ async def test_expected_answers_are_info_and_unavailability_a_warning(
         (logging.INFO, "not_found"),
         (logging.WARNING, "failed"),
     ]
+
+
+async def test_refused_arguments_are_info_and_dynamodbs_own_refusal_a_warning(
+    config: DynamoDBConfig, proxy: FaultProxy, pk: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A junk ``?cursor=`` from a client is the caller's mistake: one INFO record, outcome
+    ``refused``, no WARNING. A request DynamoDB itself refuses stays a WARNING."""
+    caplog.set_level(logging.INFO, logger=LOGGER_NAME)
+
+    def refuse_queries(exchange: Exchange) -> Action:
+        if exchange.target.endswith("Query"):
+            return Reply(400, dynamodb_error("ValidationException", "refused by the server"))
+        return Forward()
+
+    proxy.rule = refuse_queries
+    async with DynamoDBService(LoggingService(LOGGER_NAME), through(config, proxy)) as logged:
+        with pytest.raises(DynamoDBValidationError):
+            await logged.query_by_pk(pk, Reading, cursor="not-a-cursor")
+        with pytest.raises(DynamoDBValidationError):
+            await logged.query_by_pk(pk, Reading, limit=0)
+        with pytest.raises(DynamoDBValidationError) as refused_by_dynamodb:
+            await logged.query_by_pk(pk, Reading)
+    assert refused_by_dynamodb.value.error_code == "ValidationException"
+
+    records = records_of(caplog)
+    assert [(level, fields["outcome"]) for level, fields in records] == [
+        (logging.INFO, "refused"),
+        (logging.INFO, "refused"),
+        (logging.WARNING, "failed"),
+    ]
+    first = records[0][1]
+    assert (first["operation"], first["error"], first["error_code"]) == (
+        "query_by_pk",
+        "DynamoDBValidationError",
+        None,
+    )
+    assert "cursor" in first["reason"]

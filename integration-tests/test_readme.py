@@ -16,8 +16,10 @@ Every block of the README belongs to exactly one of these programs.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import re
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -32,6 +34,12 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+_TOOL = README.parent / "tools" / "first_program.py"
+_SPEC = importlib.util.spec_from_file_location("first_program", _TOOL)
+assert _SPEC is not None
+assert _SPEC.loader is not None
+first_program = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(first_program)
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 TABLE, REGION = "app", "eu-west-1"
 
@@ -218,3 +226,13 @@ async def test_the_real_tables_section_runs_on_its_tables(readme_table: DynamoDB
     assert ns["first"]["items"] == [ns["profile"]]
     assert [item.total for item in ns["second"]["items"]] == [120]
     assert ns["second"]["next_cursor"] is None
+
+
+def test_the_first_program_runs_as_pasted_in_a_process_of_its_own() -> None:
+    """The README's first block, in a file of its own, with only the variables it names,
+    against the embedded moto; it prints what the README says (`make package-check` runs
+    it once more with a clean venv where only the wheel is installed)."""
+    code, expected = first_program.first_program(README)
+    assert "asyncio.run(main())" in code
+    assert len(code.splitlines()) <= 30
+    assert first_program.run(sys.executable) == expected

@@ -55,7 +55,7 @@ async def test_an_update_of_an_absent_item_cancels_and_writes_nothing(
     with pytest.raises(DynamoDBTransactionError) as caught:
         await service.transact_write(operations)
     reasons = caught.value.cancellation_reasons
-    assert [reason.code for reason in reasons] == ["None", "None", "ConditionalCheckFailed"]
+    assert [reason.code for reason in reasons] == [None, None, "ConditionalCheckFailed"]
     assert caught.value.error_code == "TransactionCanceledException"
     stored = (await service.query_by_pk(pk, Profile)).items
     assert stored == [Profile(pk=pk, sk="exists", name="E")]
@@ -76,7 +76,7 @@ async def test_create_only_if_absent_and_condition_checks(
                 TransactionWriteItem(operation="put", item=Profile(pk=pk, sk="free", name="F")),
             ]
         )
-    assert [r.code for r in caught.value.cancellation_reasons] == ["ConditionalCheckFailed", "None"]
+    assert [r.code for r in caught.value.cancellation_reasons] == ["ConditionalCheckFailed", None]
     with pytest.raises(DynamoDBTransactionError) as caught:
         await service.transact_write(
             [
@@ -86,7 +86,7 @@ async def test_create_only_if_absent_and_condition_checks(
                 TransactionWriteItem(operation="put", item=Profile(pk=pk, sk="free", name="F")),
             ]
         )
-    assert [r.code for r in caught.value.cancellation_reasons] == ["ConditionalCheckFailed", "None"]
+    assert [r.code for r in caught.value.cancellation_reasons] == ["ConditionalCheckFailed", None]
     assert await service.get_one(pk, "free", Profile) is None
     assert await service.get_one(pk, "taken", Profile) == Profile(
         pk=pk, sk="taken", name="T", count=5
@@ -121,3 +121,35 @@ async def test_transact_get_in_key_order_without_absent_keys(
     assert len(many) == 20
     with pytest.raises(DynamoDBValidationError, match="at most 100"):
         await service.transact_get([(pk, f"p{i}") for i in range(101)], Profile)
+
+
+async def test_a_cancelled_transaction_names_each_failed_operation_and_its_key(
+    service: DynamoDBService, pk: str
+) -> None:
+    """Already exists and list missing are told apart by the message and the error's
+    fields, not by counting positions in cancellation_reasons."""
+    await service.save(Profile(pk=pk, sk="taken", name="T"))
+    absent = AttributeCondition(attribute="pk", operator="not_exists")
+    present = AttributeCondition(attribute="pk", operator="exists")
+    operations = [
+        TransactionWriteItem(operation="put", item=Profile(pk=pk, sk="free", name="F")),
+        TransactionWriteItem(
+            operation="put", item=Profile(pk=pk, sk="taken", name="X"), conditions=(absent,)
+        ),
+        TransactionWriteItem(operation="condition_check", pk=pk, sk="list", conditions=(present,)),
+    ]
+    with pytest.raises(DynamoDBTransactionError) as caught:
+        await service.transact_write(operations)
+    error = caught.value
+    assert [r.code for r in error.cancellation_reasons] == [
+        None,
+        "ConditionalCheckFailed",
+        "ConditionalCheckFailed",
+    ]
+    assert error.cancellation_reasons[0].code is None
+    assert (error.item_index, error.pk, error.sk) == (1, pk, "taken")
+    message = str(error)
+    assert f"operation #1 of 3 (pk={pk!r}, sk='taken'): ConditionalCheckFailed" in message
+    assert f"operation #2 of 3 (pk={pk!r}, sk='list'): ConditionalCheckFailed" in message
+    assert "operation #0" not in message
+    assert error.error_code == "TransactionCanceledException"

@@ -378,7 +378,7 @@ async def test_versioned_puts_and_updates_in_a_transaction(
             ]
         )
     codes = [reason.code for reason in caught.value.cancellation_reasons]
-    assert codes == ["None", "ConditionalCheckFailed", "None"]
+    assert codes == [None, "ConditionalCheckFailed", None]
     assert await service.get_one(pk, "a", Account) == stored_a
     assert await service.get_one(pk, "b", Account) == stored_b
     assert await service.get_one(pk, "o", Order) is None

@@ -35,8 +35,10 @@ def test_refused_input_leaves_as_a_validation_error_and_is_logged_once(
     assert (error.operation, error.pk, error.sk) == ("save", "P", "S")
     assert error.__cause__ is refused
     (record,) = caplog.records
-    assert record.levelno == logging.WARNING
+    # The caller's mistake, not the service's: INFO, outcome "refused" (not a WARNING).
+    assert record.levelno == logging.INFO
     assert "DynamoDBValidationError" in record.getMessage()
+    assert "outcome='refused'" in record.getMessage()
 
 
 def test_other_exceptions_pass_through_unchanged(caplog: pytest.LogCaptureFixture) -> None:

@@ -277,7 +277,7 @@ async def test_each_operation_logs_one_record(
     assert "unit-secret-value" not in caplog.text
 
 
-async def test_a_failure_is_logged_once_as_a_warning(
+async def test_a_refused_argument_is_logged_once_at_info(
     service: DynamoDBService, caplog: pytest.LogCaptureFixture
 ) -> None:
     with (
@@ -287,5 +287,6 @@ async def test_a_failure_is_logged_once_as_a_warning(
         await service.update("U#1", "P", {})
     records = [r for r in caplog.records if r.name == "lvrgd_common.unit"]
     assert len(records) == 1
-    assert records[0].levelno == logging.WARNING
+    assert records[0].levelno == logging.INFO
+    assert records[0].fields["outcome"] == "refused"  # type: ignore[attr-defined]
     assert records[0].fields["error"] == "DynamoDBValidationError"  # type: ignore[attr-defined]

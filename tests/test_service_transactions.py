@@ -97,11 +97,15 @@ async def test_a_cancelled_transaction_has_one_reason_per_operation(
     with pytest.raises(DynamoDBTransactionError) as caught:
         await service.transact_write([put("1"), put("2")])
     assert caught.value.cancellation_reasons == [
-        CancellationReason(code="None"),
+        CancellationReason(code=None),
         CancellationReason(code="ConditionalCheckFailed", message="The conditional request failed"),
     ]
+    assert caught.value.cancellation_reasons[0].code is None  # not the string "None"
     assert caught.value.error_code == "TransactionCanceledException"
-    assert "#1 ConditionalCheckFailed" in str(caught.value)
+    assert "operation #1 of 2" in str(caught.value)
+    assert ": ConditionalCheckFailed: The conditional request failed" in str(caught.value)
+    assert (caught.value.item_index, caught.value.pk, caught.value.sk) == (1, "A", "2")
+    assert "operation #1 of 2 (pk='A', sk='2')" in str(caught.value)
 
 
 async def test_transact_get_keeps_key_order_and_omits_absent(

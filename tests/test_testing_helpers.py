@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from lvrgd_common._moto_server import OneAtATime
 from lvrgd_common.testing import LocalServer, free_port, moto_server
+from lvrgd_common.testing._moto_server import OneAtATime
 
 
 def test_a_server_that_exits_shows_its_stderr() -> None:

@@ -13,7 +13,12 @@ from email.parser import Parser
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WHEEL_FILES = ("lvrgd_common/__init__.py", "lvrgd_common/py.typed", "lvrgd_common/testing.py")
+WHEEL_FILES = (
+    "lvrgd_common/__init__.py",
+    "lvrgd_common/py.typed",
+    "lvrgd_common/testing/__init__.py",
+    "lvrgd_common/testing/plugin.py",
+)
 SDIST_FILES = ("pyproject.toml", "README.md", "src/lvrgd_common/py.typed")
 NOT_SHIPPED = frozenset({"tests", "integration-tests", "examples", "tools"})
 
@@ -43,6 +48,10 @@ def check_wheel(wheel: Path, version: str) -> list[str]:
         if len(metadata_names) != 1:
             return ["wheel has no single METADATA"]
         metadata = Parser().parsestr(archive.read(metadata_names[0]).decode())
+        entry_points_name = metadata_names[0].replace("METADATA", "entry_points.txt")
+        entry_points = (
+            archive.read(entry_points_name).decode() if entry_points_name in names else ""
+        )
     problems = [f"wheel lacks {required}" for required in WHEEL_FILES if required not in names]
     stray = sorted(name for name in names if name.split("/")[0] in NOT_SHIPPED)
     if stray:
@@ -58,6 +67,13 @@ def check_wheel(wheel: Path, version: str) -> list[str]:
     extras = set(metadata.get_all("Provides-Extra") or [])
     if not {"dotenv", "examples", "dev"} <= extras:
         problems.append(f"wheel extras are {sorted(extras)}")
+    # The pytest plugin of the [testing] extra and the local server's console script.
+    for entry_point in (
+        "lvrgd_common = lvrgd_common.testing.plugin",
+        "lvrgd-dynamodb-local = lvrgd_common.testing.local:main",
+    ):
+        if entry_point not in entry_points:
+            problems.append(f"wheel lacks the entry point {entry_point!r}")
     if "Typing :: Typed" not in (metadata.get_all("Classifier") or []):
         problems.append("wheel lacks the 'Typing :: Typed' classifier")
     return problems

@@ -1,6 +1,6 @@
 """Async DynamoDB persistence for Pydantic v2 models, on aioboto3.
 
-Example:
+Examples:
     >>> from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
     >>> config = DynamoDBConfig(table_name="app", region="eu-west-1")
     >>> service = DynamoDBService(LoggingService(), config)  # no I/O until opened

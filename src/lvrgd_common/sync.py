@@ -4,7 +4,7 @@ Every method of the async service is here as a plain call with the same argument
 facade owns one private event loop on a background thread; the async service lives on that
 loop and every call is handed to it, so one facade can be shared by many threads.
 
-Example:
+Examples:
     >>> from lvrgd_common.sync import DynamoDBService
     >>> with DynamoDBService(LoggingService(), config) as service:
     ...     service.save(User(pk="USER#1", sk="PROFILE", name="Ada"))
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from boto3.dynamodb.conditions import ConditionBase
+    from pydantic import TypeAdapter
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.pagination_result import PaginationResult
@@ -59,7 +60,7 @@ class DynamoDBService:
     thread. Calls may come from any number of threads at once. Calling from a thread that
     runs an event loop raises `DynamoDBServiceError`: there, await the async service.
 
-    Example:
+    Examples:
         >>> with DynamoDBService(LoggingService(), config) as service:
         ...     for order in service.iter_query("USER#1", Order, page_size=100):
         ...         print(order.sk)
@@ -143,7 +144,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk: KeyValue | None,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> T | None: ...
@@ -229,7 +230,7 @@ class DynamoDBService:
     def query_by_pk(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -286,7 +287,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk_condition: SortKeyCondition,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -345,7 +346,7 @@ class DynamoDBService:
     def iter_query(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         sk_condition: SortKeyCondition | None = None,
         *,
         index_name: str | None = None,
@@ -400,7 +401,7 @@ class DynamoDBService:
     @overload
     def scan(
         self,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         filter_condition: ConditionBase | None = None,
         index_name: str | None = None,
@@ -460,7 +461,13 @@ class DynamoDBService:
         *,
         filter_condition: ConditionBase | None = None,
     ) -> int:
-        """How many items match; see `lvrgd_common.DynamoDBService.count`."""
+        """How many items match; see `lvrgd_common.DynamoDBService.count`.
+
+        Raises:
+            DynamoDBValidationError: Unknown index, a bad sort-key condition or filter.
+            DynamoDBTableNotFoundError: The table (or index) does not exist.
+            DynamoDBUnavailableError: DynamoDB unreachable or throttling after the retries.
+        """
         coro = self._service.count(pk, sk_condition, index_name, filter_condition=filter_condition)
         return self._call("count", coro)
 
@@ -493,7 +500,7 @@ class DynamoDBService:
     def batch_get(
         self,
         keys: Sequence[tuple[KeyValue, KeyValue | None]],
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> list[T]: ...
@@ -531,7 +538,9 @@ class DynamoDBService:
 
     @overload
     def transact_get(
-        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+        self,
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
+        model_class: type[T] | TypeAdapter[T],
     ) -> list[T]: ...
     @overload
     def transact_get(

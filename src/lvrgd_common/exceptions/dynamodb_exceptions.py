@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from lvrgd_common.models.dynamodb_base_model import KeyValue
 
 __all__ = [
@@ -144,20 +146,30 @@ def _key_of(item: Any) -> tuple[str, str]:  # noqa: ANN401 - a model or a key
 
 
 class CancellationReason(BaseModel):
-    """Why DynamoDB cancelled one operation of a transaction (``code`` "None" if it was fine)."""
+    """Why DynamoDB cancelled one operation of a transaction (``code`` None if it was fine).
+
+    DynamoDB sends the string ``"None"`` for an operation that did not fail; it is read as
+    None, so ``reason.code is None`` tells the two apart.
+    """
 
     model_config = ConfigDict(frozen=True)
 
-    code: str
+    code: str | None
     message: str | None = None
 
 
 class DynamoDBTransactionError(DynamoDBServiceError):
     """A transaction was cancelled or rejected; nothing was written.
 
+    The message names each operation that failed: its index in the input, its key (when
+    the service knows the operations) and DynamoDB's code and message.
+
     Attributes:
         cancellation_reasons: One entry per operation, in the order given, when DynamoDB
             cancelled the transaction; empty when it was rejected as a whole.
+        item_index: The index in the input of the first operation that failed, or None.
+        pk: Partition key of that operation, or None.
+        sk: Sort key of that operation, or None.
     """
 
     def __init__(
@@ -169,16 +181,25 @@ class DynamoDBTransactionError(DynamoDBServiceError):
         pk: KeyValue | None = None,
         sk: KeyValue | None = None,
         error_code: str | None = None,
+        keys: Sequence[tuple[KeyValue, KeyValue | None]] | None = None,
     ) -> None:
         self.cancellation_reasons = cancellation_reasons or []
-        failing = [
-            f"#{index} {item.code}"
-            for index, item in enumerate(self.cancellation_reasons)
-            if item.code != "None"
-        ]
-        if failing:
-            reason = f"{reason} ({', '.join(failing)})"
-        super().__init__(operation=operation, reason=reason, pk=pk, sk=sk, error_code=error_code)
+        failed = [(n, r) for n, r in enumerate(self.cancellation_reasons) if r.code is not None]
+        index = failed[0][0] if failed else None
+        if keys is not None and index is not None and index < len(keys):
+            pk, sk = keys[index]
+        if failed:
+            total = len(self.cancellation_reasons)
+            named = [_failed_operation(n, total, r, keys) for n, r in failed]
+            reason = f"{reason}: {'; '.join(named)}"
+        super().__init__(
+            operation=operation,
+            reason=reason,
+            pk=pk,
+            sk=sk,
+            error_code=error_code,
+            item_index=index,
+        )
 
 
 class DynamoDBLockError(DynamoDBServiceError):
@@ -195,3 +216,18 @@ class DynamoDBLockError(DynamoDBServiceError):
         super().__init__(
             operation=operation, reason=f"lock {name!r}: {reason}", error_code=error_code
         )
+
+
+def _failed_operation(
+    index: int,
+    total: int,
+    why: CancellationReason,
+    keys: Sequence[tuple[KeyValue, KeyValue | None]] | None,
+) -> str:
+    """``operation #1 of 2 (pk='A', sk='x'): ConditionalCheckFailed: the message``."""
+    text = f"operation #{index} of {total}"
+    if keys is not None and index < len(keys):
+        pk, sk = keys[index]
+        text += f" (pk={pk!r})" if sk is None else f" (pk={pk!r}, sk={sk!r})"
+    text += f": {why.code}"
+    return f"{text}: {why.message}" if why.message else text

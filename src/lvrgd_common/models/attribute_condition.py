@@ -16,7 +16,7 @@ class AttributeCondition(BaseModel):
 
     ``exists`` and ``not_exists`` take no value. Conditions given together must all hold.
 
-    Example:
+    Examples:
         >>> create_only = AttributeCondition(attribute="pk", operator="not_exists")
         >>> AttributeCondition(attribute="version", operator="eq", value=3).value
         3

@@ -23,7 +23,7 @@ class DynamoDBBaseModel(BaseModel):
     ``pk: bytes``); a table without a sort key takes ``sk: None = None``. (mypy sees such
     a narrowing as an incompatible override: add ``# type: ignore[assignment]``.)
 
-    Example:
+    Examples:
         >>> class User(DynamoDBBaseModel):
         ...     name: str
         >>> User(pk="USER#1", sk="PROFILE", name="Ada").pk

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Final, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 __all__ = ["DynamoDBConfig"]
+
+MIN_CURSOR_SECRET: Final = 16
 
 # Field -> the variables that set it; the first one set (non-empty) wins. The AWS SDKs'
 # own names are honoured, so a deployment configured for them needs nothing new. Every
@@ -73,7 +75,7 @@ class DynamoDBConfig(BaseModel):
     ``iter_query``: each page). Closing the service waits this long for running ones."""
     return_consumed_capacity: bool = False
     """Ask DynamoDB for consumed capacity and log it with each operation."""
-    cursor_secret: SecretStr | None = Field(default=None, min_length=16)
+    cursor_secret: SecretStr | None = None
     """Signs ``next_cursor`` tokens (HMAC-SHA256): an altered, forged or foreign token is
     refused. At least 16 characters; never shown in ``repr`` or logs."""
     fast_path: bool = True
@@ -81,6 +83,15 @@ class DynamoDBConfig(BaseModel):
     transactions) as plain signed JSON over aiohttp, on the credentials, region and
     endpoint aioboto3 resolves; off, every request goes through the aioboto3 client.
     Results, errors, retries, timeouts and log records are the same either way."""
+
+    @field_validator("cursor_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        # pydantic's own min_length would say "at least 16 items" of a SecretStr.
+        if secret is not None and len(secret.get_secret_value()) < MIN_CURSOR_SECRET:
+            msg = f"cursor_secret must be at least {MIN_CURSOR_SECRET} characters"
+            raise ValueError(msg)
+        return secret
 
     @classmethod
     def from_env(
@@ -111,7 +122,7 @@ class DynamoDBConfig(BaseModel):
         Keyword ``overrides`` win over both. Reading ``env_file`` needs python-dotenv
         (``pip install 'lvrgd-common[dotenv]'``); the environment alone does not.
 
-        Example:
+        Examples:
             >>> config = DynamoDBConfig.from_env(".env", read_timeout=2.0)
 
         Args:

@@ -56,7 +56,7 @@ dropped when the model is built, so the model equals what is stored; a naive dat
 refused. A number is taken as seconds since the epoch, however large (pydantic's own
 datetime parsing would take a large one for milliseconds).
 
-Example:
+Examples:
     >>> from datetime import UTC, datetime
     >>> class Session(DynamoDBBaseModel):
     ...     expires_at: EpochSeconds

@@ -52,7 +52,7 @@ class SortKeyCondition(BaseModel):
 
     Values are strings, numbers (``int`` or ``Decimal``) or bytes, of the sort key's type.
 
-    Example:
+    Examples:
         >>> SortKeyCondition(operator="begins_with", value="ORDER#")
         SortKeyCondition(operator='begins_with', value='ORDER#', value2=None)
         >>> SortKeyCondition(operator="between", value=9, value2=10).value2

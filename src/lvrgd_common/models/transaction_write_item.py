@@ -1,5 +1,6 @@
 """One write of a transaction."""
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal, Self
 
@@ -17,7 +18,6 @@ from pydantic import (
 
 from lvrgd_common.models.attribute_condition import AttributeCondition
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel, KeyValue
-from lvrgd_common.models.update_actions import UpdatePath
 
 __all__ = ["TransactionOperation", "TransactionWriteItem"]
 
@@ -66,7 +66,10 @@ class TransactionWriteItem(BaseModel):
     item: SerializeAsAny[DynamoDBBaseModel] | None = None
     pk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
     sk: StrictStr | StrictInt | Decimal | StrictBytes | None = None
-    updates: dict[UpdatePath, Any] | None = None
+    # What `DynamoDBService.update` takes, so one dict passes both under mypy (a
+    # ``dict[str, int]`` is not a ``dict[UpdatePath, Any]``: dict keys are invariant); the
+    # keys (`UpdatePath`) are checked when the transaction is built, as update() checks them.
+    updates: Mapping[Any, Any] | None = None
     model_class: type[DynamoDBBaseModel] | None = None
     conditions: (
         InstanceOf[ConditionBase] | tuple[AttributeCondition | InstanceOf[ConditionBase], ...]

@@ -1,13 +1,13 @@
 """Update actions: values of `DynamoDBService.update` that say how to change an attribute.
 
 A plain value SETs the attribute and None REMOVEs it; these small frozen values do the
-rest, each atomically on the server:
+rest, each atomically on the server. Values are checked (and, with ``model_class``,
+validated against the field) when the update is built, so a bad one is a
+`DynamoDBValidationError` naming the operation, before sending.
 
->>> from lvrgd_common import AddToSet, Append, Increment
->>> updates = {"count": Increment(1), "log": Append(["paid"]), "tags": AddToSet({"vip"})}
-
-Values are checked (and, with ``model_class``, validated against the field) when the update
-is built, so a bad one is a `DynamoDBValidationError` naming the operation, before sending.
+Examples:
+    >>> from lvrgd_common import AddToSet, Append, Increment
+    >>> updates = {"count": Increment(1), "log": Append(["paid"]), "tags": AddToSet({"vip"})}
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ class VersionedModel(DynamoDBBaseModel):
     when ``updates`` names the version it expects. ``batch_write`` cannot check a
     condition, so it refuses versioned items.
 
-    Example:
+    Examples:
         >>> class Account(VersionedModel):
         ...     balance: int = 0
         >>> Account(pk="ACCOUNT#1", sk="BALANCE").version

@@ -42,6 +42,7 @@ from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
     describe_table,
     is_key_schema_mismatch,
+    naming_operations,
     raised_by_client,
     translate_error,
 )
@@ -93,6 +94,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from boto3.dynamodb.conditions import ConditionBase
+    from pydantic import TypeAdapter
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
@@ -116,7 +118,7 @@ class DynamoDBService:
     shares; closing refuses new operations, lets running ones finish (up to
     ``operation_timeout``) and releases them. A closed service cannot be reopened.
 
-    Example:
+    Examples:
         >>> async def main() -> None:
         ...     async with DynamoDBService(LoggingService(), config) as service:
         ...         await service.save(User(pk="USER#1", sk="PROFILE", name="Ada"))
@@ -227,7 +229,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk: KeyValue | None,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> T | None: ...
@@ -333,7 +335,7 @@ class DynamoDBService:
         comes back as ``model_class``. For a `VersionedModel` the stored version advances
         by one; ``updates["version"]``, if given, is the version the item must have.
 
-        Example:
+        Examples:
             >>> order = await service.update(
             ...     "USER#1", "ORDER#7", {"status": "paid", "attempts": Increment(1)},
             ...     model_class=Order,
@@ -392,7 +394,7 @@ class DynamoDBService:
     async def query_by_pk(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -458,7 +460,7 @@ class DynamoDBService:
         self,
         pk: KeyValue,
         sk_condition: SortKeyCondition,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         limit: int | None = None,
         last_evaluated_key: dict[str, Any] | None = None,
         index_name: str | None = None,
@@ -532,7 +534,7 @@ class DynamoDBService:
     def iter_query(
         self,
         pk: KeyValue,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         sk_condition: SortKeyCondition | None = None,
         *,
         index_name: str | None = None,
@@ -572,7 +574,7 @@ class DynamoDBService:
         ``model_class`` may be a union of models: each item comes back as its member.
         Leave it early inside ``contextlib.aclosing`` so that it ends (and logs) at once.
 
-        Example:
+        Examples:
             >>> async for order in service.iter_query("USER#1", Order, page_size=100):
             ...     print(order.sk)
         """
@@ -611,7 +613,13 @@ class DynamoDBService:
         *,
         filter_condition: ConditionBase | None = None,
     ) -> int:
-        """How many items match (``filter_condition`` too), exactly, across every page."""
+        """How many items match (``filter_condition`` too), exactly, across every page.
+
+        Raises:
+            DynamoDBValidationError: Unknown index, a bad sort-key condition or filter.
+            DynamoDBTableNotFoundError: The table (or index) does not exist.
+            DynamoDBUnavailableError: DynamoDB unreachable or throttling after the retries.
+        """
         with self._operation("count", pk, index=index_name) as op:
             plan = await self._plan(
                 op, pk, sk_condition, index_name, filter_condition=filter_condition
@@ -626,7 +634,7 @@ class DynamoDBService:
     @overload
     def scan(
         self,
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         filter_condition: ConditionBase | None = None,
         index_name: str | None = None,
@@ -670,7 +678,7 @@ class DynamoDBService:
         items per request; ``model_class`` may be a union of models. Stopping early
         (``break``, an error, cancellation) stops every segment.
 
-        Example:
+        Examples:
             >>> async for user in service.scan(User, filter_condition=Attr("active").eq(True)):
             ...     print(user.pk)
 
@@ -934,7 +942,7 @@ class DynamoDBService:
     async def batch_get(
         self,
         keys: Sequence[tuple[KeyValue, KeyValue | None]],
-        model_class: type[T],
+        model_class: type[T] | TypeAdapter[T],
         *,
         consistent_read: bool = False,
     ) -> list[T]: ...
@@ -1035,11 +1043,14 @@ class DynamoDBService:
             keys = await self._table_keys(op, *transaction_key_values(operations))
             request = transact_write_request(self._table, keys, operations, client_request_token)
             if operations:
-                await self._send(op, "transact_write_items", request)
+                with naming_operations([operation.key for operation in operations]):
+                    await self._send(op, "transact_write_items", request)
 
     @overload
     async def transact_get(
-        self, keys: Sequence[tuple[KeyValue, KeyValue | None]], model_class: type[T]
+        self,
+        keys: Sequence[tuple[KeyValue, KeyValue | None]],
+        model_class: type[T] | TypeAdapter[T],
     ) -> list[T]: ...
     @overload
     async def transact_get(
@@ -1122,7 +1133,7 @@ class DynamoDBService:
         ``poll_interval`` s. Closing the service ends the loop. Leave early with
         ``contextlib.aclosing`` so the leases are handed back at once.
 
-        Example:
+        Examples:
             >>> async with aclosing(service.changes(Order, lease_table="leases")) as events:
             ...     async for change in events:
             ...         await handle(change)

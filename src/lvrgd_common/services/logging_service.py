@@ -28,7 +28,7 @@ class LoggingService:
     The fields are also attached to each record as ``record.fields`` for structured
     handlers. A call whose level is disabled costs one level check.
 
-    Example:
+    Examples:
         >>> log = LoggingService("my_app.db")
         >>> log.info("saved", table="users", elapsed_ms=1.2)
     """

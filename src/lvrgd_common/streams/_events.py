@@ -100,7 +100,7 @@ def decode_lambda_event(
     ``model_class`` is a model class or a union of them (each image comes back as its
     member). The key names are the table's, as in `DynamoDBConfig`.
 
-    Example:
+    Examples:
         >>> def handler(event, context):
         ...     for change in decode_lambda_event(event, Order):
         ...         ...
@@ -202,7 +202,7 @@ def batch_item_failures(failed: Iterable[ChangeEvent[Any] | str]) -> dict[str, A
     source mapping): Lambda then retries the batch from the earliest failed record, and the
     records before it count as done. An empty ``failed`` reports the whole batch done.
 
-    Example:
+    Examples:
         >>> return batch_item_failures([change])
         {'batchItemFailures': [{'itemIdentifier': '4421584500000000017450439091'}]}
     """

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -37,12 +38,14 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
     from types import TracebackType
 
     from lvrgd_common.models.dynamodb_base_model import KeyValue
     from lvrgd_common.services._dynamodb.operation import OperationLog
 
 __all__ = [
+    "TRANSACTION_CANCELLED",
     "TRANSLATED_ERRORS",
     "ErrorRoom",
     "InvalidInputError",
@@ -51,6 +54,7 @@ __all__ = [
     "check_progress",
     "describe_table",
     "is_key_schema_mismatch",
+    "naming_operations",
     "raised_by_client",
     "translate_error",
 ]
@@ -140,6 +144,32 @@ def _key_part(value: object) -> KeyValue | None:
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     return value if isinstance(value, (str, int, Decimal, bytes)) else None
+
+
+TRANSACTION_CANCELLED: Final = "transaction cancelled"
+
+
+@contextmanager
+def naming_operations(keys: Sequence[tuple[KeyValue, KeyValue | None]]) -> Iterator[None]:
+    """A cancelled transaction inside names its failed operations' keys (``keys`` in order).
+
+    Raises:
+        DynamoDBTransactionError: The cancelled transaction's error, with ``item_index``,
+            ``pk`` and ``sk`` of the first operation that failed and each failed
+            operation's key in the message; ``cancellation_reasons`` as DynamoDB gave them.
+    """
+    try:
+        yield
+    except DynamoDBTransactionError as exc:
+        if not exc.cancellation_reasons:
+            raise
+        raise DynamoDBTransactionError(
+            operation=exc.operation,
+            reason=TRANSACTION_CANCELLED,
+            cancellation_reasons=exc.cancellation_reasons,
+            error_code=exc.error_code,
+            keys=keys,
+        ) from exc.__cause__
 
 
 # Transport failures below botocore that mean DynamoDB could not be reached.
@@ -261,12 +291,16 @@ def _from_client_error(
     message = error.get("Message") or str(exc)
     if code == "TransactionCanceledException":
         reasons = [
-            CancellationReason(code=entry.get("Code") or "None", message=entry.get("Message"))
+            # DynamoDB says "None" (a string) for an operation that did not fail.
+            CancellationReason(
+                code=None if entry.get("Code") in {None, "", "None"} else entry["Code"],
+                message=entry.get("Message"),
+            )
             for entry in exc.response.get("CancellationReasons", [])
         ]
         return DynamoDBTransactionError(
             operation=operation,
-            reason="transaction cancelled",
+            reason=TRANSACTION_CANCELLED,
             cancellation_reasons=reasons,
             error_code=code,
         )

@@ -11,6 +11,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBItemNotFoundError,
     DynamoDBServiceError,
     DynamoDBTransactionError,
+    DynamoDBValidationError,
 )
 from lvrgd_common.services._dynamodb.tracing import finish_span, note_request, start_span
 
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["OperationLog"]
 
 # Cancellation reasons of a transaction that only a condition stopped: an expected outcome.
-_CONDITION_REASONS: Final = frozenset({"None", "ConditionalCheckFailed"})
+# (None: an operation that did not fail.)
+_CONDITION_REASONS: Final[frozenset[str | None]] = frozenset({None, "ConditionalCheckFailed"})
 
 
 class OperationLog:
@@ -35,9 +37,11 @@ class OperationLog:
 
     - INFO: ``ok``; ``cancelled`` (the caller cancelled it); ``closed_early`` (an
       iterator the caller left before its end); ``condition_failed`` and ``not_found``
-      (expected answers of the table, raised to the caller);
+      (expected answers of the table, raised to the caller); ``refused`` (arguments the
+      library refused before sending them, a `DynamoDBValidationError` without an AWS
+      code: the caller's mistake, e.g. a junk cursor from a client, not the service's);
     - WARNING: ``failed``, any other `DynamoDBServiceError` (unavailable, throttled,
-      refused input...), with the error class and AWS code;
+      DynamoDB's own ``ValidationException``...), with the error class and AWS code;
     - ERROR: ``failed`` with an exception that is not the library's.
 
     The exception itself goes to the caller, so it is not logged again. Errors are
@@ -187,7 +191,9 @@ class OperationLog:
 
 
 def _expected_outcome(exc: DynamoDBServiceError) -> str | None:
-    """The outcome of an error that is an ordinary answer of the table, else None."""
+    """The outcome of an error that is an ordinary answer or the caller's mistake, else None."""
+    if isinstance(exc, DynamoDBValidationError) and exc.error_code is None:
+        return "refused"  # refused by the library before sending: nothing went wrong here
     if isinstance(exc, DynamoDBItemNotFoundError):
         return "not_found"
     if isinstance(exc, DynamoDBConditionalCheckError):

@@ -50,9 +50,14 @@ _readers: dict[object, ItemReader] = {}
 def reader_of(model_class: object) -> ItemReader:
     """The (cached) reader for a model class or a union of model classes.
 
+    A `pydantic.TypeAdapter` of either is read as the type it adapts (it is how a caller
+    gives mypy the union's type: ``TypeAdapter[A | B]`` makes the results ``A | B``).
+
     Raises:
         InvalidInputError: Neither a `DynamoDBBaseModel` subclass nor a union of them.
     """
+    if isinstance(model_class, TypeAdapter):
+        model_class = model_class._type  # noqa: SLF001 - pydantic keeps the adapted type only there
     try:
         return _readers[model_class]
     except KeyError:

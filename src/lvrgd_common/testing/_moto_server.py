@@ -1,4 +1,4 @@
-"""moto's server, with one request at a time inside moto (``python -m lvrgd_common._moto_server``).
+"""moto's server, one request at a time (``python -m lvrgd_common.testing._moto_server``).
 
 moto's backends are not thread-safe, and its server answers each connection in a thread of
 its own. Concurrent requests then do what DynamoDB never does: two batch writes to a new

@@ -1,206 +1,35 @@
-"""Local DynamoDB-compatible servers and table set-up, for development, demos and tests.
-
-Nothing here is used by `DynamoDBService` itself: production code never creates tables.
-
-Example:
-    >>> with moto_server() as server:
-    ...     config = DynamoDBConfig(
-    ...         table_name="dev", region="us-east-1", endpoint_url=server.endpoint_url,
-    ...         aws_access_key_id="test", aws_secret_access_key="test",
-    ...     )
-    ...     asyncio.run(create_table(config))
-"""
+"""Tables for development and tests: ``create_table`` and ``delete_table``."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Final, Literal, Self
+from typing import TYPE_CHECKING, Literal
 
 import aioboto3
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    import os
     from collections.abc import Sequence
-    from types import TracebackType
 
     from types_aiobotocore_dynamodb import DynamoDBClient
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
 
-__all__ = [
-    "IndexSpec",
-    "KeyType",
-    "LocalServer",
-    "create_table",
-    "delete_table",
-    "dynalite_server",
-    "free_port",
-    "moto_server",
-]
-
-_LOOPBACK = "127.0.0.1"
-# How much of a server's stderr an error quotes, from its end.
-_STDERR_TAIL: Final = 4000
+__all__ = ["IndexSpec", "KeyType", "StreamViewType", "create_table", "delete_table"]
 
 KeyType = Literal["S", "N", "B"]
 """A key attribute's DynamoDB type: string, number or binary."""
 
-
-def free_port(host: str = _LOOPBACK) -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class LocalServer:
-    """A server process on a loopback port, started and stopped by its owner."""
-
-    def __init__(self, name: str, command: Sequence[str], host: str, port: int) -> None:
-        self.name = name
-        self.command = list(command)
-        self.host = host
-        self.port = port
-        self._process: subprocess.Popen[bytes] | None = None
-        self._stderr: IO[bytes] | None = None
-
-    @property
-    def endpoint_url(self) -> str:
-        """The URL to give `DynamoDBConfig.endpoint_url`."""
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> Self:
-        """Start the process and wait until it answers HTTP.
-
-        Raises:
-            RuntimeError: The process exited or did not answer within ``timeout``; the
-                message ends with what the process wrote to stderr.
-        """
-        # stderr goes to a file, not a pipe: a chatty server never blocks on a full pipe.
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self._process = subprocess.Popen(  # noqa: S603 - a fixed command of the project's own
-            self.command, stdout=subprocess.DEVNULL, stderr=self._stderr
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                msg = f"{self.name} exited with code {self._process.returncode}"
-                raise RuntimeError(self._with_stderr(msg))
-            if self._answers():
-                return self
-            time.sleep(0.1)
-        msg = f"{self.name} did not answer on {self.endpoint_url} within {timeout} s"
-        msg = self._with_stderr(msg)
-        self.stop()
-        raise RuntimeError(msg)
-
-    def _with_stderr(self, message: str) -> str:
-        if self._stderr is None:
-            return message
-        self._stderr.seek(0, 2)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - _STDERR_TAIL))
-        tail = self._stderr.read().decode(errors="replace").strip()
-        self.stop()
-        return f"{message}; its stderr:\n{tail}" if tail else f"{message} (no stderr)"
-
-    def _answers(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.endpoint_url, timeout=1):  # noqa: S310 - loopback
-                return True
-        except urllib.error.HTTPError:
-            return True  # any HTTP answer means it is serving
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def stop(self) -> None:
-        """Stop the process (terminate, then kill after 5 s). Stopping twice is harmless."""
-        process, self._process = self._process, None
-        stderr, self._stderr = self._stderr, None
-        if stderr is not None:
-            stderr.close()
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def moto_server(host: str = _LOOPBACK, port: int | None = None) -> LocalServer:
-    """Moto's DynamoDB-compatible server (``moto[server]``) in a subprocess.
-
-    Use it as a context manager, or call ``start()`` and ``stop()``. Moto comes with
-    ``pip install 'lvrgd-common[testing]'``. Connections are served concurrently, but moto
-    handles one request at a time (`lvrgd_common._moto_server`): its backends are not
-    thread-safe, and concurrent requests to a plain ``moto_server`` can lose writes.
-
-    Raises:
-        ModuleNotFoundError: moto's server is not installed (the message names the extra).
-    """
-    missing = [name for name in ("moto", "flask") if importlib.util.find_spec(name) is None]
-    if missing:
-        msg = (
-            f"moto_server() needs moto's server ({', '.join(missing)} not installed): "
-            "pip install 'lvrgd-common[testing]'"
-        )
-        raise ModuleNotFoundError(msg, name=missing[0])
-    port = port or free_port(host)
-    command = [sys.executable, "-m", "lvrgd_common._moto_server", "-H", host, "-p", str(port)]
-    return LocalServer("moto server", command, host, port)
-
-
-def dynalite_server(
-    package_dir: str | os.PathLike[str], host: str = _LOOPBACK, port: int | None = None
-) -> LocalServer:
-    """Dynalite (npm), an independent, stricter DynamoDB implementation, in memory.
-
-    ``package_dir`` is the folder whose ``node_modules`` holds dynalite (``npm ci`` there).
-
-    Raises:
-        FileNotFoundError: node or dynalite is not installed.
-    """
-    node = shutil.which("node")
-    cli = Path(package_dir) / "node_modules" / "dynalite" / "cli.js"
-    if node is None or not cli.is_file():
-        msg = f"dynalite needs node and {cli} (run 'npm ci' in {package_dir})"
-        raise FileNotFoundError(msg)
-    port = port or free_port(host)
-    command = [node, str(cli), "--host", host, "--port", str(port), "--createTableMs", "0"]
-    command += ["--deleteTableMs", "0", "--updateTableMs", "0"]
-    return LocalServer("dynalite", command, host, port)
+StreamViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"]
+"""What a table's DynamoDB stream records hold: the keys, or the item after, before or both."""
 
 
 class IndexSpec(BaseModel):
     """A secondary index for `create_table`: its key attributes, all attributes projected.
 
-    Example:
+    Examples:
         >>> by_email = IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")
         >>> by_date = IndexSpec(name="lsi1", hash_key="pk", range_key="created_at")
     """
@@ -228,6 +57,7 @@ async def create_table(
     sort_key_type: KeyType = "S",
     active_within: float = 60.0,
     ttl_attribute: str | None = None,
+    stream: StreamViewType | None = None,
 ) -> None:
     """Create the table (on-demand billing) and wait until ACTIVE.
 
@@ -237,7 +67,7 @@ async def create_table(
     creates tables; production tables belong to infrastructure code). Local indexes share
     the table's partition key as their hash key.
 
-    Example:
+    Examples:
         >>> await create_table(
         ...     config,
         ...     global_indexes=[IndexSpec(name="gsi1", hash_key="gsi1pk", range_key="gsi1sk")],
@@ -257,6 +87,8 @@ async def create_table(
         ttl_attribute: Enable DynamoDB's time to live on this attribute (a number of
             epoch seconds, e.g. an `EpochSeconds` field): items whose time has passed are
             deleted by DynamoDB, typically within a few days.
+        stream: Enable the table's DynamoDB stream with this view type (for
+            ``service.changes`` and stream consumers); None leaves it off.
 
     Raises:
         botocore.exceptions.ClientError: From DynamoDB as is, e.g.
@@ -284,6 +116,8 @@ async def create_table(
         request["GlobalSecondaryIndexes"] = [_index(index) for index in global_indexes]
     if local_indexes:
         request["LocalSecondaryIndexes"] = [_index(index) for index in local_indexes]
+    if stream is not None:
+        request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream}
     async with _client(config) as client:
         await client.create_table(**request)  # type: ignore[arg-type]
         await _wait_active(client, config.table_name, active_within)
