@@ -102,7 +102,9 @@ async def test_create_read_rename_delete_over_http(
     conflict = await call(client, "POST", base, account("a1", 1, "Other"))
     assert conflict == (409, {"detail": "account already exists"})
     renamed = await call(client, "PATCH", f"{base}/a1", {"name": "Savings"})
-    assert renamed == (200, {**expected, "name": "Savings"})
+    # A rename is a change: the version advances, so a stale copy cannot undo it.
+    expected = {**expected, "name": "Savings", "version": 2}
+    assert renamed == (200, expected)
     assert await call(client, "DELETE", f"{base}/a1") == (204, None)
     assert await call(client, "GET", f"{base}/a1") == (404, {"detail": "account not found"})
     assert await call(client, "DELETE", f"{base}/a1") == (204, None)

@@ -557,7 +557,9 @@ CASES: list[Case] = [
         DynamoDBItemNotFoundError,
         "does not exist",
         code="ConditionalCheckFailedException",
-        sends=("UpdateItem",),
+        # The failed update is followed by a consistent read that tells an absent item
+        # from a versioned one (which a plain update is refused on).
+        sends=("UpdateItem", "GetItem"),
     ),
     Case(
         "update: a value that takes the stored item over 400 KB",

@@ -594,3 +594,19 @@ async def test_a_transaction_update_without_model_class_cannot_leave_a_version_b
             [TransactionWriteItem(operation="update", pk=pk, sk="s", updates={"note": "x"})]
         )
     assert await service.get_one(pk, "s", Aliased) == read
+
+
+async def test_a_plain_update_that_sets_the_version_itself_is_not_refused(
+    service: DynamoDBService, pk: str
+) -> None:
+    read = await service.save(Counted(pk=pk, sk="s"))
+    # The caller manages the version by hand: checked by its condition, advanced by the SET.
+    await service.update(
+        pk,
+        "s",
+        {"visits": 5, "version": read.version + 1},
+        conditions=Attr("version").eq(read.version),
+    )
+    stored = await service.get_one(pk, "s", Counted)
+    assert stored is not None
+    assert (stored.visits, stored.version) == (5, read.version + 1)

@@ -187,11 +187,11 @@ async def get_account(request: web.Request) -> web.Response:
 async def rename_account(request: web.Request) -> web.Response:
     """Change the name; 404 when absent (the library's `DynamoDBItemNotFoundError`)."""
     patch = await parse(request, AccountPatch)
-    service = request.app[SERVICE]
-    await service.update(*keys(request), {"name": patch.name})
-    account = await service.get_one(*keys(request), Account, consistent_read=True)
-    if account is None:  # deleted in between
-        return json_error(HTTPStatus.NOT_FOUND, "account not found")
+    # With model_class the update checks the name against Account, advances the version
+    # (a save from a copy read before cannot undo the rename) and returns the item.
+    account = await request.app[SERVICE].update(
+        *keys(request), {"name": patch.name}, model_class=Account
+    )
     return reply(AccountOut.of(account))
 
 

@@ -375,7 +375,8 @@ class UpdateRequest:
     ``guarded``: the update may fail for more than the item's absence (the caller's
     conditions, a version check, a field's bounds). ``version_names``: a plain update is
     refused on a versioned item, which holds a number under one of these names (it would
-    leave the version behind, and a save from a stale copy would then win).
+    leave the version behind, and a save from a stale copy would then win), unless it sets
+    that attribute itself.
     """
 
     request: dict[str, Any]
@@ -423,7 +424,9 @@ def update_request(
         required.append(_version_check(builder, *expected))
     required += builder.guards(changes)
     guarded = len(required) > 1 or bool(conditions)
-    names = versioned_names() if model_class is None else ()
+    # A plain update that sets a version attribute itself manages the version by hand.
+    named = {key if isinstance(key, str) else key[0] for key in updates} if updates else set()
+    names = tuple(n for n in versioned_names() if n not in named) if model_class is None else ()
     if names:
         number = builder.value({"S": "N"})
         required += [f"NOT attribute_type({builder.name(name)}, {number})" for name in names]
