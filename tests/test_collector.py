@@ -95,8 +95,10 @@ async def test_the_lean_path_parses_a_response_with_the_collector_held_off(
 
 
 class Fallback:
-    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
-        raise AssertionError(api, request)
+    async def send(
+        self, api: str, request: dict[str, Any], *, idempotent: bool = True
+    ) -> dict[str, Any]:
+        raise AssertionError(api, request, idempotent)
 
 
 def item(n: int) -> dict[str, Any]:

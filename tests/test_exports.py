@@ -17,6 +17,7 @@ CONTRACT = {
     "DynamoDBValidationError",
     "DynamoDBBatchOperationError",
     "DynamoDBTransactionError",
+    "DynamoDBAmbiguousWriteError",
 }
 
 MODULES = {

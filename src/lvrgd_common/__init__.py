@@ -8,6 +8,7 @@ Example:
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     CancellationReason,
+    DynamoDBAmbiguousWriteError,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBDecodeError,
@@ -44,6 +45,7 @@ __all__ = [
     "Append",
     "AttributeCondition",
     "CancellationReason",
+    "DynamoDBAmbiguousWriteError",
     "DynamoDBBaseModel",
     "DynamoDBBatchOperationError",
     "DynamoDBConditionalCheckError",

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import aclosing, contextmanager
 from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
+    DynamoDBAmbiguousWriteError,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBDecodeError,
@@ -23,6 +25,7 @@ from lvrgd_common.models.sort_key_condition import (
     SortKeyCondition,
     sort_key_condition_problem,
 )
+from lvrgd_common.services._dynamodb.answers import accumulates
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
     MAX_BATCH_WRITE,
@@ -333,7 +336,9 @@ class DynamoDBService:
             keys = await self._table_keys(op, pk, sk)
             request = update_request(self._table, keys, (pk, sk), updates, conditions, model_class)
             try:
-                response = await self._send(op, "update_item", request)
+                response = await self._send(
+                    op, "update_item", request, idempotent=not accumulates(updates)
+                )
             except DynamoDBConditionalCheckError as exc:
                 if is_guarded(updates, conditions, model_class):
                     raise
@@ -979,7 +984,8 @@ class DynamoDBService:
     ) -> None:
         """Apply all operations atomically, or none.
 
-        ``client_request_token`` makes retries of the same transaction idempotent.
+        ``client_request_token`` makes retries of the same transaction idempotent; without
+        one, a token is made for the call. Every attempt of the call sends the same token.
 
         Raises:
             DynamoDBValidationError: Over 100 operations or an item named twice (checked
@@ -989,7 +995,8 @@ class DynamoDBService:
         """
         with self._operation("transact_write", operations=len(operations)) as op:
             keys = await self._table_keys(op, *transaction_key_values(operations))
-            request = transact_write_request(self._table, keys, operations, client_request_token)
+            token = str(uuid.uuid4()) if client_request_token is None else client_request_token
+            request = transact_write_request(self._table, keys, operations, token)
             if operations:
                 await self._send(op, "transact_write_items", request)
 
@@ -1073,11 +1080,14 @@ class DynamoDBService:
         api: str,
         request: dict[str, Any],
         deadline: float | None = None,
+        *,
+        idempotent: bool = True,
     ) -> dict[str, Any]:
         """Send one request: every call to AWS goes through here.
 
         The request ends by ``deadline`` (a `perf_counter` value; by default the
-        operation's start plus ``operation_timeout``), botocore's retries included.
+        operation's start plus ``operation_timeout``), botocore's retries included. A
+        write that is not ``idempotent`` is never retried once it may have been applied.
         """
         transport = self._transport
         if transport is None:
@@ -1093,10 +1103,10 @@ class DynamoDBService:
         try:
             async with scope:
                 self._gate.track(scope)
-                response = await transport.send(api, request)
+                response = await transport.send(api, request, idempotent=idempotent)
         except Exception as exc:
             if scope.expired():
-                raise self._out_of_time(op, exc) from exc
+                raise self._out_of_time(op, exc, idempotent=idempotent) from exc
             # What the client raises (botocore, aiohttp, or a parser tripping over a
             # malformed answer) leaves as a DynamoDBServiceError with the cause chained;
             # anything else is not an AWS error and is not dressed as one.
@@ -1111,13 +1121,20 @@ class DynamoDBService:
         op.note_response(response)
         return response
 
-    def _out_of_time(self, op: OperationLog, exc: BaseException | None) -> DynamoDBServiceError:
+    def _out_of_time(
+        self, op: OperationLog, exc: BaseException | None, *, idempotent: bool = True
+    ) -> DynamoDBServiceError:
+        in_flight = exc is not None
         if self._gate.closing and self._transport is None:
+            reason = "the service was closed while the request was in flight"
             return op.error(
-                "the service was closed while the request was in flight", DynamoDBServiceError
+                reason, DynamoDBServiceError if idempotent else DynamoDBAmbiguousWriteError
             )
-        detail = f" (the request in flight: {type(exc).__name__})" if exc is not None else ""
+        detail = f" (the request in flight: {type(exc).__name__})" if in_flight else ""
         reason = f"DynamoDB did not answer within operation_timeout={self._timeout:g} s{detail}"
+        if not idempotent and in_flight:
+            reason = f"the write may or may not have been applied: {reason}"
+            return op.error(reason, DynamoDBAmbiguousWriteError)
         return op.error(reason, DynamoDBUnavailableError)
 
     async def _pause(self, op: OperationLog, delay: float) -> None:

@@ -15,6 +15,7 @@ import aioboto3
 from aiobotocore.config import AioConfig
 from botocore.httpsession import get_cert_path
 
+from lvrgd_common.services._dynamodb.client_hooks import register_hooks
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
 from lvrgd_common.services._dynamodb.redaction import CredentialMask
 from lvrgd_common.services._dynamodb.signing import SHARED_KEYS
@@ -90,6 +91,7 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
         await stack.aclose()
         raise translate_error(exc, "open") from exc
     tune_client(client)
+    register_hooks(client)
     check(client, logger)
     ca_bundle = get_cert_path(botocore_session.get_config_variable("ca_bundle") or True)
     return OpenedClient(

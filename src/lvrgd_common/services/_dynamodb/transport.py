@@ -15,7 +15,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
+from botocore.exceptions import ClientError
+
+from lvrgd_common.services._dynamodb.answers import NOT_DYNAMODB, Attempts, NotDynamoDBAnswerError
 from lvrgd_common.services._dynamodb.client import open_client
+from lvrgd_common.services._dynamodb.client_hooks import CALL
 from lvrgd_common.services._dynamodb.lean import LeanTransport
 
 if TYPE_CHECKING:
@@ -32,23 +36,57 @@ __all__ = ["ClientTransport", "Transport", "open_transport"]
 class Transport(Protocol):
     """Sends one DynamoDB request, named by the client's method name (``"get_item"``)."""
 
-    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
-        """The parsed response; raises what the request failed with."""
+    async def send(
+        self, api: str, request: dict[str, Any], *, idempotent: bool = True
+    ) -> dict[str, Any]:
+        """The parsed response; raises what the request failed with.
+
+        A call that is not ``idempotent`` is not retried after an attempt that may have
+        been applied: it raises `answers.AmbiguousWriteError`, as does a condition that
+        fails after such an attempt.
+        """
         ...
 
 
 class ClientTransport:
-    """Every request through the aioboto3 client."""
+    """Every request through the aioboto3 client, its answers judged as the lean path's."""
 
     __slots__ = ("_client",)
 
     def __init__(self, client: DynamoDBClient) -> None:
         self._client = client
 
-    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
+    async def send(
+        self, api: str, request: dict[str, Any], *, idempotent: bool = True
+    ) -> dict[str, Any]:
         """Call the client method ``api`` with ``request`` as its arguments."""
-        response: dict[str, Any] = await getattr(self._client, api)(**request)
+        attempts = Attempts(idempotent=idempotent)
+        token = CALL.set(attempts)
+        try:
+            response: dict[str, Any] = await getattr(self._client, api)(**request)
+        except Exception as exc:
+            failure = _verdict_of(exc)
+            attempts.failed(failure)
+            final = attempts.final(failure)
+            if final is exc:
+                raise
+            raise final from exc
+        finally:
+            CALL.reset(token)
+        verdict = response.pop(NOT_DYNAMODB, None)
+        if verdict is not None:  # a checksum that never matched, after botocore's retries
+            attempts.failed(verdict)
+            raise verdict
         return response
+
+
+def _verdict_of(exc: Exception) -> Exception:
+    """The answer check's verdict where botocore raised for an answer that is not DynamoDB's."""
+    if isinstance(exc, ClientError):
+        verdict = exc.response.get(NOT_DYNAMODB)
+        if isinstance(verdict, NotDynamoDBAnswerError):
+            return verdict
+    return exc
 
 
 async def open_transport(
@@ -70,6 +108,7 @@ async def open_transport(
         endpoint_url=opened.client.meta.endpoint_url,
         config=config,
         ca_bundle=opened.ca_bundle,
+        error_class=opened.client.exceptions.from_code,  # type: ignore[arg-type]
     )
     opened.stack.push_async_callback(lean.aclose)
     return lean, opened.stack
