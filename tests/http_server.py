@@ -13,6 +13,7 @@ from aiohttp import web
 from lvrgd_common.testing import free_port
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import AsyncIterator
 
 Answer = tuple[int, bytes, dict[str, str]]
@@ -53,16 +54,17 @@ class Server:
 
 
 @asynccontextmanager
-async def serving() -> AsyncIterator[Server]:
-    """A `Server` listening on a free loopback port until the block ends."""
+async def serving(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+    """A `Server` listening on a free loopback port until the block ends (TLS if given)."""
     scripted = Server()
     app = web.Application()
     app.router.add_post("/", scripted.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    scripted.url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context).start()
+    scheme = "http" if ssl_context is None else "https"
+    scripted.url = f"{scheme}://127.0.0.1:{port}"
     try:
         yield scripted
     finally:

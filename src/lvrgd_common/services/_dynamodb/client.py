@@ -13,12 +13,18 @@ from typing import TYPE_CHECKING
 
 import aioboto3
 from aiobotocore.config import AioConfig
-from botocore.httpsession import get_cert_path
 
+from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
 from lvrgd_common.services._dynamodb.client_hooks import register_hooks
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
 from lvrgd_common.services._dynamodb.redaction import CredentialMask
 from lvrgd_common.services._dynamodb.signing import SHARED_KEYS
+from lvrgd_common.services._dynamodb.tls import (
+    BadCABundleError,
+    ca_bundle_of,
+    verified_context,
+    verified_session_class,
+)
 from lvrgd_common.services._dynamodb.tuning import (
     check,
     client_options,
@@ -27,6 +33,8 @@ from lvrgd_common.services._dynamodb.tuning import (
 )
 
 if TYPE_CHECKING:
+    import ssl
+
     from botocore.credentials import Credentials
     from pydantic import SecretStr
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -45,8 +53,8 @@ class OpenedClient:
     stack: AsyncExitStack
     credentials: Credentials | None
     """The session's credentials, the very object the client signs with (None: none found)."""
-    ca_bundle: str | None
-    """The CA bundle botocore verifies TLS with (``AWS_CA_BUNDLE``, profile, certifi)."""
+    tls: ssl.SSLContext
+    """The verified TLS context both paths use (`tls.verified_context`)."""
 
 
 async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedClient:
@@ -57,7 +65,8 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
     not be tuned (see `tuning`).
 
     Raises:
-        DynamoDBServiceError: The client cannot be created (e.g. a malformed endpoint).
+        DynamoDBServiceError: The client cannot be created (e.g. a malformed endpoint,
+            a CA bundle that is missing or unreadable); nothing is left open.
     """
     botocore_session = tuned_session()
     session = aioboto3.Session(
@@ -67,13 +76,6 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
         aws_session_token=_secret(config.aws_session_token),
         region_name=config.region,
     )
-    botocore_config = AioConfig(
-        max_pool_connections=config.max_pool_connections,
-        connect_timeout=config.connect_timeout,
-        read_timeout=config.read_timeout,
-        retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
-        **client_options(),
-    )
     stack = AsyncExitStack()
     # botocore logs the session token at DEBUG; mask it (and the secret) while open.
     mask = CredentialMask(
@@ -82,6 +84,19 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
     mask.attach()
     stack.callback(mask.detach)
     stack.callback(SHARED_KEYS.clear)
+    try:
+        tls = verified_context(ca_bundle_of(botocore_session))
+    except BadCABundleError as exc:
+        await stack.aclose()
+        raise DynamoDBServiceError(operation="open", reason=str(exc)) from exc
+    botocore_config = AioConfig(
+        max_pool_connections=config.max_pool_connections,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
+        http_session_cls=verified_session_class(tls),
+        **client_options(),
+    )
     try:
         client: DynamoDBClient = await stack.enter_async_context(
             session.client("dynamodb", endpoint_url=config.endpoint_url, config=botocore_config)
@@ -93,10 +108,7 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
     tune_client(client)
     register_hooks(client)
     check(client, logger)
-    ca_bundle = get_cert_path(botocore_session.get_config_variable("ca_bundle") or True)
-    return OpenedClient(
-        client, stack, credentials, ca_bundle if isinstance(ca_bundle, str) else None
-    )
+    return OpenedClient(client, stack, credentials, tls)
 
 
 def _secret(value: SecretStr | None) -> str | None:

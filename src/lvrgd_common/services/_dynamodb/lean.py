@@ -157,7 +157,7 @@ class LeanTransport:
         region: str,
         endpoint_url: str,
         config: DynamoDBConfig,
-        ca_bundle: str | None = None,
+        tls: ssl.SSLContext | None = None,
         error_class: Callable[[str], type[ClientError]] | None = None,
         jitter: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -175,7 +175,10 @@ class LeanTransport:
         self.quota = RetryQuota()
         self.keys = SigningKeys()
         self._proxy = _environment_proxy(url)
-        tls = ssl.create_default_context(cafile=ca_bundle) if url.scheme == "https" else None
+        if url.scheme != "https":
+            tls = None
+        elif tls is None:
+            tls = ssl.create_default_context()
         # Without a proxy the posts go on the lean path's own HTTP/1.1 client; through a
         # proxy, on aiohttp's, which speaks to proxies.
         self._pool: HttpPool | None = None

@@ -107,7 +107,7 @@ async def open_transport(
         region=opened.client.meta.region_name,
         endpoint_url=opened.client.meta.endpoint_url,
         config=config,
-        ca_bundle=opened.ca_bundle,
+        tls=opened.tls,
         error_class=opened.client.exceptions.from_code,  # type: ignore[arg-type]
     )
     opened.stack.push_async_callback(lean.aclose)
