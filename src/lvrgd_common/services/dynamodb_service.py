@@ -39,7 +39,6 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
 )
-from lvrgd_common.services._dynamodb.collector import collector_paused
 from lvrgd_common.services._dynamodb.cursors import decode_cursor, encode_cursor, query_scope
 from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
@@ -740,16 +739,14 @@ class DynamoDBService:
         items: list[Any] = []
         last: Item | None = None
         next_key = None
-        # Items are decoded response by response, so raw ones do not pile up for the
-        # garbage collector to scan on a long walk.
+        # Items are decoded response by response, so raw ones do not pile up on a long walk.
         async for response in walk(self._sender(op, "query"), plan, start=start, total=total):
-            with collector_paused():
-                for entry in response.get("Items", []):
-                    if limit is not None and len(items) == limit:
-                        next_key = plan.cursor_of(last) if last is not None else None
-                        break
-                    items.append(_decode(op, plan.table_keys, entry, reader))
-                    last = entry
+            for entry in response.get("Items", []):
+                if limit is not None and len(items) == limit:
+                    next_key = plan.cursor_of(last) if last is not None else None
+                    break
+                items.append(_decode(op, plan.table_keys, entry, reader))
+                last = entry
         op.fields["count"] = len(items)
         next_cursor = None
         if next_key is not None:
@@ -822,13 +819,12 @@ class DynamoDBService:
             keys = await self._table_keys(op, *values)
             encoded: dict[Key, Item] = {}
             originals: dict[Key, DynamoDBBaseModel] = {}
-            # Encoded in one go, the collector held off: it would scan the growing set of
-            # encoded items again and again while it grows (`collector_paused`).
-            with collector_paused():
-                for item in items:
-                    check_unversioned(item)
-                    key, encoded[key] = encoded_item(item, keys)
-                    originals[key] = item
+            # Encoded in one go, before the first request (the collector is never paused:
+            # the host's gc setting is its own, and user serializers run here).
+            for item in items:
+                check_unversioned(item)
+                key, encoded[key] = encoded_item(item, keys)
+                originals[key] = item
             await self._write_batches(
                 op,
                 keys,
@@ -929,10 +925,9 @@ class DynamoDBService:
             table_keys = await self._table_keys(op, *key_values(keys))
             stored_keys = encoded_keys(table_keys, keys)
             unique = list(stored_keys)
-            # Each response is decoded as it arrives, with the collector held off, so its
-            # raw items die young instead of piling up for Python's collector to scan
-            # (`collector_paused`). An item that does not fit is kept raw and raises
-            # below, in key order, as if all were decoded at the end.
+            # Each response is decoded as it arrives, so its raw items die young instead of
+            # piling up. An item that does not fit is kept raw and raises below, in key
+            # order, as if all were decoded at the end.
             found: dict[Key, Any] = {}
             unfit: dict[Key, Item] = {}
             table = self._table
@@ -942,14 +937,13 @@ class DynamoDBService:
                 stored = [stored_keys.get(key) or table_keys.encode(*key) for key in chunk]
                 body = batch_get_request(table, stored, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
-                with collector_paused():
-                    for raw in response.get("Responses", {}).get(table, []):
-                        key = table_keys.key_of(raw)
-                        try:
-                            found[key] = reader.decode(table_keys.loaded(raw))
-                        except UnfitItemError:
-                            unfit[key] = raw
-                    return unprocessed_get_keys(response, table, table_keys)
+                for raw in response.get("Responses", {}).get(table, []):
+                    key = table_keys.key_of(raw)
+                    try:
+                        found[key] = reader.decode(table_keys.loaded(raw))
+                    except UnfitItemError:
+                        unfit[key] = raw
+                return unprocessed_get_keys(response, table, table_keys)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
             given = {key: key for key in unique}

@@ -55,7 +55,6 @@ from botocore.exceptions import (
 from yarl import URL
 
 from lvrgd_common.services._dynamodb.answers import Attempts, NotDynamoDBAnswerError, judge
-from lvrgd_common.services._dynamodb.collector import collector_paused
 from lvrgd_common.services._dynamodb.http11 import HttpPool
 from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
 from lvrgd_common.services._dynamodb.tuning import USER_AGENT
@@ -286,8 +285,7 @@ class LeanTransport:
         headers["amz-sdk-request"] = f"attempt={attempt}; max={self._max_attempts}"
         status, _reason, answer_headers, content = await self._post(headers, body)
         try:
-            with collector_paused():
-                parsed: dict[str, Any] = judge(status, answer_headers, content)
+            parsed: dict[str, Any] = judge(status, answer_headers, content)
         except NotDynamoDBAnswerError as exc:
             if exc.checksum or status in TRANSIENT_STATUSES:
                 raise _Retryable(exc) from exc
