@@ -33,6 +33,7 @@ def aws_error(status: int, code: str, message: str = "boom", **extra: Any) -> An
 class Received:
     headers: dict[str, str]
     body: bytes
+    peer: object = None  # the client's address: one per connection
 
     @property
     def target(self) -> str:
@@ -48,7 +49,8 @@ class Server:
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.received.append(Received(dict(request.headers), await request.read()))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.received.append(Received(dict(request.headers), await request.read(), peer))
         status, body, headers = self.answers.pop(0) if self.answers else answer(200, {})
         return web.Response(status=status, body=body, headers=headers)
 

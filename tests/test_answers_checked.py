@@ -108,7 +108,9 @@ async def test_dynamodbs_own_answers_still_read_as_before(server: Server, path: 
     async with DynamoDBService(LoggingService(), settings(server.url, path)) as svc:
         note = await svc.get_one("p", "s", Note)
         await svc.save(Note(pk="p", sk="s"))
-        with pytest.raises(DynamoDBItemNotFoundError):
+        with pytest.raises(DynamoDBItemNotFoundError) as caught:
             await svc.update("p", "s", {"text": "x"})
+    # The modeled class botocore raises, chained on both paths.
+    assert type(caught.value.__cause__).__name__ == "ConditionalCheckFailedException"
     assert note is not None
     assert note.text == "stored"

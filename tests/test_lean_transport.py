@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import functools
@@ -22,9 +23,11 @@ from botocore.exceptions import (
     EndpointConnectionError,
     NoCredentialsError,
 )
+from yarl import URL
 
 from lvrgd_common import DynamoDBConfig
 from lvrgd_common.services._dynamodb.answers import NotDynamoDBAnswerError
+from lvrgd_common.services._dynamodb.http11 import HttpPool
 from lvrgd_common.services._dynamodb.lean import LeanTransport, RetryQuota
 from lvrgd_common.services._dynamodb.signing import SigningKeys
 from lvrgd_common.testing import free_port
@@ -361,3 +364,50 @@ async def test_the_environments_proxy_is_honoured_unless_no_proxy_exempts_the_ho
         with pytest.raises(EndpointConnectionError):
             await lean.transport.send("get_item", {})
     assert len(server.received) == 1
+
+
+async def test_a_proxy_setting_without_a_scheme_is_an_http_proxy_as_for_botocore(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", server.url.removeprefix("http://"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with opened("http://dynamodb.invalid", config()) as lean:
+        await lean.transport.send("get_item", {})
+    assert server.received[0].headers["Host"] == "dynamodb.invalid"
+
+
+async def test_an_idle_connection_is_reused_until_it_expires(server: Server) -> None:
+    """As aiobotocore's 12 s keep-alive: an older idle connection is closed, not reused."""
+    url = URL(server.url)
+    pool = HttpPool(url, limit=4, connect_timeout=5, read_timeout=5, ssl_context=None)
+    short = HttpPool(
+        url, limit=4, connect_timeout=5, read_timeout=5, ssl_context=None, idle_timeout=0.05
+    )
+    try:
+        for each in (pool, pool, short):
+            await each.post({"X-Amz-Target": "DynamoDB_20120810.GetItem"}, b"{}")
+        await asyncio.sleep(0.2)  # only a lower bound: longer on a busy machine is fine
+        await short.post({"X-Amz-Target": "DynamoDB_20120810.GetItem"}, b"{}")
+        await pool.post({"X-Amz-Target": "DynamoDB_20120810.GetItem"}, b"{}")
+    finally:
+        pool.close()
+        short.close()
+    first, reused, short_first, short_after, pool_after = (r.peer for r in server.received)
+    assert reused == first
+    assert pool_after == first  # within 12 s: still the same connection
+    assert short_after != short_first  # expired: a new connection
+
+
+async def test_every_attempt_carries_the_sdks_invocation_and_retry_headers(
+    server: Server, lean: Opened
+) -> None:
+    server.answers = [aws_error(500, "InternalServerError"), answer(200, {})]
+    await lean.transport.send("get_item", {})
+    await lean.transport.send("get_item", {})
+    first, retry, other = (request.headers for request in server.received)
+    assert first["amz-sdk-request"] == "attempt=1; max=3"
+    assert retry["amz-sdk-request"] == "attempt=2; max=3"
+    assert first["amz-sdk-invocation-id"] == retry["amz-sdk-invocation-id"]
+    assert other["amz-sdk-invocation-id"] != first["amz-sdk-invocation-id"]
+    assert other["amz-sdk-request"] == "attempt=1; max=3"

@@ -10,9 +10,11 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import aioboto3
 from aiobotocore.config import AioConfig
+from botocore.exceptions import BotoCoreError
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
 from lvrgd_common.services._dynamodb.client_hooks import register_hooks
@@ -35,6 +37,7 @@ from lvrgd_common.services._dynamodb.tuning import (
 if TYPE_CHECKING:
     import ssl
 
+    from aiobotocore.session import AioSession
     from botocore.credentials import Credentials
     from pydantic import SecretStr
     from types_aiobotocore_dynamodb import DynamoDBClient
@@ -55,6 +58,9 @@ class OpenedClient:
     """The session's credentials, the very object the client signs with (None: none found)."""
     tls: ssl.SSLContext
     """The verified TLS context both paths use (`tls.verified_context`)."""
+    account_routed: bool = False
+    """botocore routes this client's requests to an account-ID endpoint, which the lean
+    path does not resolve (`routes_by_account`)."""
 
 
 async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedClient:
@@ -69,13 +75,17 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
             a CA bundle that is missing or unreadable); nothing is left open.
     """
     botocore_session = tuned_session()
-    session = aioboto3.Session(
-        botocore_session=botocore_session,
-        aws_access_key_id=config.aws_access_key_id,
-        aws_secret_access_key=_secret(config.aws_secret_access_key),
-        aws_session_token=_secret(config.aws_session_token),
-        region_name=config.region,
-    )
+    try:
+        session = aioboto3.Session(
+            botocore_session=botocore_session,
+            aws_access_key_id=config.aws_access_key_id,
+            aws_secret_access_key=_secret(config.aws_secret_access_key),
+            aws_session_token=_secret(config.aws_session_token),
+            region_name=config.region,
+            profile_name=config.profile_name,
+        )
+    except BotoCoreError as exc:  # e.g. ProfileNotFound
+        raise DynamoDBServiceError(operation="open", reason=str(exc)) from exc
     stack = AsyncExitStack()
     # botocore logs the session token at DEBUG; mask it (and the secret) while open.
     mask = CredentialMask(
@@ -108,7 +118,25 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
     tune_client(client)
     register_hooks(client)
     check(client, logger)
-    return OpenedClient(client, stack, credentials, tls)
+    routed = routes_by_account(botocore_session, client.meta.endpoint_url, credentials)
+    return OpenedClient(client, stack, credentials, tls, routed)
+
+
+def routes_by_account(
+    session: AioSession, endpoint_url: str, credentials: Credentials | None
+) -> bool:
+    """Whether botocore sends to an account-ID endpoint (``{account}.ddb.{region}...``).
+
+    It does on AWS's own endpoints when the credentials carry an account ID
+    (``AWS_ACCOUNT_ID``, a profile's ``aws_account_id``, SSO or assumed roles) and
+    ``AWS_ACCOUNT_ID_ENDPOINT_MODE`` (``account_id_endpoint_mode``) is not ``disabled``.
+    """
+    if credentials is None or getattr(credentials, "account_id", None) is None:
+        return False
+    if session.get_config_variable("account_id_endpoint_mode") == "disabled":
+        return False
+    host = urlsplit(endpoint_url).hostname or ""
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def _secret(value: SecretStr | None) -> str | None:

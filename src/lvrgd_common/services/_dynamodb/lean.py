@@ -375,7 +375,17 @@ def _environment_proxy(url: URL) -> str | None:
     host = url.host or ""
     if not host or urllib.request.proxy_bypass(host):
         return None
-    return urllib.request.getproxies().get(url.scheme)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    return None if not proxy else _with_scheme(proxy)
+
+
+def _with_scheme(proxy: str) -> str:
+    """As botocore reads a proxy setting: ``host:port`` and ``//host:port`` are HTTP proxies."""
+    if proxy.startswith(("http:", "https:")):
+        return proxy
+    if proxy.startswith("//"):
+        return "http:" + proxy
+    return "http://" + proxy
 
 
 def _base64(value: Any) -> str:  # noqa: ANN401 - what orjson cannot serialize

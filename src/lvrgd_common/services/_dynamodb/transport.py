@@ -99,7 +99,8 @@ async def open_transport(
     """
     opened = await open_client(config, logger)
     client_transport = ClientTransport(opened.client)
-    if not config.fast_path:
+    if not config.fast_path or opened.account_routed:
+        # Account-ID endpoints are resolved by botocore's rules: leave them to the client.
         return client_transport, opened.stack
     lean = LeanTransport(
         client_transport,
