@@ -26,6 +26,8 @@ COPIED = ("src", "tests", "integration-tests", "examples", "pyproject.toml")
 SRC = Path("src") / "lvrgd_common" / "services"
 SENDS = "tests/test_batches_and_queries_send_what_they_should.py"
 FAST_PATH = "integration-tests/test_fast_path_taken.py"
+AMBIGUOUS = "integration-tests/test_ambiguous_writes.py"
+ANSWERS = "tests/test_answers_checked.py"
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,69 @@ MUTATIONS = (
         'self.logger.info("dynamodb operation", outcome="cancelled", **fields)',
         "pass",
         ("integration-tests/test_observability.py",),
+    ),
+    Mutation(
+        "a 5xx counts as an answer that applied nothing",
+        SRC / "_dynamodb" / "answers.py",
+        "return status >= HTTPStatus.INTERNAL_SERVER_ERROR",
+        "return False",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "a connection dropped after sending counts as not sent",
+        SRC / "_dynamodb" / "answers.py",
+        "in _SERVER_FAULTS\n    return True",
+        "in _SERVER_FAULTS\n    return False",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "an Increment is retried after a lost answer",
+        SRC / "dynamodb_service.py",
+        "idempotent=not accumulates(updates)",
+        "idempotent=True",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "a condition failing after a lost answer is a conflict",
+        SRC / "_dynamodb" / "answers.py",
+        "if self.in_doubt and is_condition_failure(failure):",
+        "if False:",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "transact_write makes no token of its own",
+        SRC / "dynamodb_service.py",
+        "token = str(uuid.uuid4()) if client_request_token is None else client_request_token",
+        "token = client_request_token",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "a body that is not JSON reads as an empty answer",
+        SRC / "_dynamodb" / "answers.py",
+        '        problem = "an empty body" if not body.strip() else "a body that is not JSON"\n',
+        "        return {}\n",
+        (ANSWERS,),
+    ),
+    Mutation(
+        "the crc32 is not checked",
+        SRC / "_dynamodb" / "answers.py",
+        'checksum = headers.get("x-amz-crc32")',
+        "checksum = None",
+        (ANSWERS,),
+    ),
+    Mutation(
+        "the aioboto3 client's answers are not judged",
+        SRC / "_dynamodb" / "client_hooks.py",
+        '    events.register("before-parse.dynamodb", _judge_answer)\n',
+        "",
+        (ANSWERS,),
+    ),
+    Mutation(
+        "the aioboto3 client keeps aiobotocore's TLS context",
+        SRC / "_dynamodb" / "client.py",
+        "        http_session_cls=verified_session_class(tls),\n",
+        "",
+        ("tests/test_tls.py",),
     ),
 )
 

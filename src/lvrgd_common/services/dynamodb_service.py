@@ -26,6 +26,7 @@ from lvrgd_common.models.sort_key_condition import (
     sort_key_condition_problem,
 )
 from lvrgd_common.services._dynamodb.answers import accumulates
+from lvrgd_common.services._dynamodb.apis import APIS
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
     MAX_BATCH_WRITE,
@@ -1075,14 +1076,17 @@ class DynamoDBService:
         request: dict[str, Any],
         deadline: float | None = None,
         *,
-        idempotent: bool = True,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
         """Send one request: every call to AWS goes through here.
 
         The request ends by ``deadline`` (a `perf_counter` value; by default the
         operation's start plus ``operation_timeout``), botocore's retries included. A
-        write that is not ``idempotent`` is never retried once it may have been applied.
+        write that is not ``idempotent`` (by default: as `apis.APIS` says) is never
+        retried once it may have been applied.
         """
+        if idempotent is None:
+            idempotent = APIS[api].idempotent
         transport = self._transport
         if transport is None:
             reason = "the service was closed"

@@ -118,7 +118,9 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
     tune_client(client)
     register_hooks(client)
     check(client, logger)
-    routed = routes_by_account(botocore_session, client.meta.endpoint_url, credentials)
+    routed = credentials is not None and routes_by_account(
+        botocore_session, client.meta.endpoint_url, credentials
+    )
     return OpenedClient(client, stack, credentials, tls, routed)
 
 

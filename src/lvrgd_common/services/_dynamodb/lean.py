@@ -55,6 +55,7 @@ from botocore.exceptions import (
 from yarl import URL
 
 from lvrgd_common.services._dynamodb.answers import Attempts, NotDynamoDBAnswerError, judge
+from lvrgd_common.services._dynamodb.apis import lean_targets
 from lvrgd_common.services._dynamodb.http11 import HttpPool
 from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
 from lvrgd_common.services._dynamodb.tuning import USER_AGENT
@@ -69,19 +70,8 @@ if TYPE_CHECKING:
 
 __all__ = ["LEAN_TARGETS", "LeanTransport", "RetryQuota"]
 
-# The client method names the lean path serves -> DynamoDB's operation names.
-LEAN_TARGETS: Final = {
-    "get_item": "GetItem",
-    "put_item": "PutItem",
-    "update_item": "UpdateItem",
-    "delete_item": "DeleteItem",
-    "query": "Query",
-    "scan": "Scan",
-    "batch_write_item": "BatchWriteItem",
-    "batch_get_item": "BatchGetItem",
-    "transact_write_items": "TransactWriteItems",
-    "transact_get_items": "TransactGetItems",
-}
+# The client method names the lean path serves -> DynamoDB's operation names (`apis`).
+LEAN_TARGETS: Final = lean_targets()
 _TARGET_PREFIX: Final = "DynamoDB_20120810."
 _CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 _SERVICE: Final = "dynamodb"
