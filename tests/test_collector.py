@@ -18,7 +18,7 @@ from aiobotocore.credentials import AioCredentials
 from pydantic import field_serializer, field_validator
 
 from lvrgd_common import DynamoDBBaseModel, DynamoDBConfig
-from lvrgd_common.services._dynamodb import lean
+from lvrgd_common.services._dynamodb.transport import lean
 from tests.http_server import answer, serving
 
 if TYPE_CHECKING:

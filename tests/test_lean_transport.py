@@ -26,10 +26,10 @@ from botocore.exceptions import (
 from yarl import URL
 
 from lvrgd_common import DynamoDBConfig
-from lvrgd_common.services._dynamodb.answers import NotDynamoDBAnswerError
-from lvrgd_common.services._dynamodb.http11 import HttpPool
-from lvrgd_common.services._dynamodb.lean import LeanTransport, RetryQuota
-from lvrgd_common.services._dynamodb.signing import SigningKeys
+from lvrgd_common.services._dynamodb.transport.answers import NotDynamoDBAnswerError
+from lvrgd_common.services._dynamodb.transport.http11 import HttpPool
+from lvrgd_common.services._dynamodb.transport.lean import LeanTransport, RetryQuota
+from lvrgd_common.services._dynamodb.transport.signing import SigningKeys
 from lvrgd_common.testing import free_port
 from tests.http_server import Answer, Server, answer, aws_error
 

@@ -13,8 +13,8 @@ from lvrgd_common import (
     DynamoDBServiceError,
     LoggingService,
 )
-from lvrgd_common.services._dynamodb.lean import LeanTransport
-from lvrgd_common.services._dynamodb.transport import ClientTransport, open_transport
+from lvrgd_common.services._dynamodb.transport.base import ClientTransport, open_transport
+from lvrgd_common.services._dynamodb.transport.lean import LeanTransport
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -31,7 +31,7 @@ from lvrgd_common import (
     DynamoDBUnavailableError,
     LoggingService,
 )
-from lvrgd_common.services._dynamodb.redaction import BOTOCORE_LOGGERS
+from lvrgd_common.services._dynamodb.transport.redaction import BOTOCORE_LOGGERS
 from tests.http_server import answer, serving
 
 if TYPE_CHECKING:

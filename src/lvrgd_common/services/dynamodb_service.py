@@ -25,7 +25,6 @@ from lvrgd_common.models.sort_key_condition import (
     SortKeyCondition,
     sort_key_condition_problem,
 )
-from lvrgd_common.services._dynamodb.answers import accumulates
 from lvrgd_common.services._dynamodb.apis import APIS
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
@@ -85,7 +84,8 @@ from lvrgd_common.services._dynamodb.requests import (
     update_request,
 )
 from lvrgd_common.services._dynamodb.scanning import read_segments, scan_request, scan_segments
-from lvrgd_common.services._dynamodb.transport import open_transport
+from lvrgd_common.services._dynamodb.transport.answers import accumulates
+from lvrgd_common.services._dynamodb.transport.base import open_transport
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
@@ -97,7 +97,7 @@ if TYPE_CHECKING:
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
     from lvrgd_common.services._dynamodb.expressions import Conditions
-    from lvrgd_common.services._dynamodb.transport import Transport
+    from lvrgd_common.services._dynamodb.transport.base import Transport
     from lvrgd_common.services.logging_service import LoggerProtocol
 
 __all__ = ["DynamoDBService"]

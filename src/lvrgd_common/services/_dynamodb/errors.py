@@ -35,7 +35,10 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
     DynamoDBUnavailableError,
     DynamoDBValidationError,
 )
-from lvrgd_common.services._dynamodb.answers import AmbiguousWriteError, NotDynamoDBAnswerError
+from lvrgd_common.services._dynamodb.transport.answers import (
+    AmbiguousWriteError,
+    NotDynamoDBAnswerError,
+)
 
 if TYPE_CHECKING:
     from types import TracebackType

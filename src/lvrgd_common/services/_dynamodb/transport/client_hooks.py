@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
-from lvrgd_common.services._dynamodb.answers import (
+from lvrgd_common.services._dynamodb.transport.answers import (
     NOT_DYNAMODB,
     Attempts,
     NotDynamoDBAnswerError,

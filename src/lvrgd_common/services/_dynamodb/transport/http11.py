@@ -35,7 +35,7 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from lvrgd_common.services._dynamodb.signing import host_header
+from lvrgd_common.services._dynamodb.transport.signing import host_header
 
 if TYPE_CHECKING:
     from yarl import URL

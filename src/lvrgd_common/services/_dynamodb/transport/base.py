@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
-from lvrgd_common.services._dynamodb.answers import NOT_DYNAMODB, Attempts, NotDynamoDBAnswerError
-from lvrgd_common.services._dynamodb.client import open_client
-from lvrgd_common.services._dynamodb.client_hooks import CALL
-from lvrgd_common.services._dynamodb.lean import LeanTransport
+from lvrgd_common.services._dynamodb.transport.answers import (
+    NOT_DYNAMODB,
+    Attempts,
+    NotDynamoDBAnswerError,
+)
+from lvrgd_common.services._dynamodb.transport.client import open_client
+from lvrgd_common.services._dynamodb.transport.client_hooks import CALL
+from lvrgd_common.services._dynamodb.transport.lean import LeanTransport
 
 if TYPE_CHECKING:
     from contextlib import AsyncExitStack

@@ -54,11 +54,15 @@ from botocore.exceptions import (
 )
 from yarl import URL
 
-from lvrgd_common.services._dynamodb.answers import Attempts, NotDynamoDBAnswerError, judge
 from lvrgd_common.services._dynamodb.apis import lean_targets
-from lvrgd_common.services._dynamodb.http11 import HttpPool
-from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
-from lvrgd_common.services._dynamodb.tuning import USER_AGENT
+from lvrgd_common.services._dynamodb.transport.answers import (
+    Attempts,
+    NotDynamoDBAnswerError,
+    judge,
+)
+from lvrgd_common.services._dynamodb.transport.http11 import HttpPool
+from lvrgd_common.services._dynamodb.transport.signing import SigningKeys, sign_post
+from lvrgd_common.services._dynamodb.transport.tuning import USER_AGENT
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -66,7 +70,7 @@ if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
-    from lvrgd_common.services._dynamodb.transport import Transport
+    from lvrgd_common.services._dynamodb.transport.base import Transport
 
 __all__ = ["LEAN_TARGETS", "LeanTransport", "RetryQuota"]
 

@@ -17,17 +17,17 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError
 
 from lvrgd_common.exceptions.dynamodb_exceptions import DynamoDBServiceError
-from lvrgd_common.services._dynamodb.client_hooks import register_hooks
 from lvrgd_common.services._dynamodb.errors import TRANSLATED_ERRORS, translate_error
-from lvrgd_common.services._dynamodb.redaction import CredentialMask
-from lvrgd_common.services._dynamodb.signing import SHARED_KEYS
-from lvrgd_common.services._dynamodb.tls import (
+from lvrgd_common.services._dynamodb.transport.client_hooks import register_hooks
+from lvrgd_common.services._dynamodb.transport.redaction import CredentialMask
+from lvrgd_common.services._dynamodb.transport.signing import SHARED_KEYS
+from lvrgd_common.services._dynamodb.transport.tls import (
     BadCABundleError,
     ca_bundle_of,
     verified_context,
     verified_session_class,
 )
-from lvrgd_common.services._dynamodb.tuning import (
+from lvrgd_common.services._dynamodb.transport.tuning import (
     check,
     client_options,
     tune_client,
