@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from faultproxy import Exchange, FaultProxy, Forward, Reply, dynamodb_error
+from faultproxy import Exchange, FaultProxy, Forward, Hang, Reply, dynamodb_error
 from helpers import through
 from lvrgd_common import (
     AttributeCondition,
@@ -29,6 +29,7 @@ from lvrgd_common import (
     DynamoDBConditionalCheckError,
     DynamoDBConfig,
     DynamoDBService,
+    DynamoDBUnavailableError,
     Increment,
     LoggingService,
     TransactionWriteItem,
@@ -196,3 +197,18 @@ async def test_concurrent_increments_losing_answers_are_each_counted_or_reported
     assert acknowledged <= final.n <= acknowledged + ambiguous
     # Every dropped answer was of an applied increment: the count is exact here.
     assert final.n == increments
+
+
+async def test_an_increment_in_flight_at_the_deadline_is_ambiguous_a_set_is_unavailable(
+    config: DynamoDBConfig, proxy: FaultProxy, pk: str
+) -> None:
+    """The request left and the operation's time ran out: only the increment is in doubt."""
+    async with DynamoDBService(LoggingService(), config) as direct:
+        await direct.save(Counter(pk=pk, sk="c"))
+    proxy.rule = lambda exchange: Hang() if exchange.target == "UpdateItem" else Forward()
+    hurried = through(config, proxy, operation_timeout=0.5)
+    async with DynamoDBService(LoggingService(), hurried) as service:
+        with pytest.raises(DynamoDBAmbiguousWriteError):
+            await service.update(pk, "c", {"n": Increment(1)})
+        with pytest.raises(DynamoDBUnavailableError):
+            await service.update(pk, "c", {"text": "late"})
