@@ -19,6 +19,7 @@ from lvrgd_common import (
     DynamoDBConfig,
     DynamoDBItemNotFoundError,
     DynamoDBService,
+    DynamoDBServiceError,
     DynamoDBUnavailableError,
     Increment,
     LoggingService,
@@ -114,3 +115,22 @@ async def test_dynamodbs_own_answers_still_read_as_before(server: Server, path: 
     assert type(caught.value.__cause__).__name__ == "ConditionalCheckFailedException"
     assert note is not None
     assert note.text == "stored"
+
+
+@pytest.mark.parametrize("path", ["lean", "aioboto3"])
+async def test_an_aws_xml_refusal_is_an_error_with_the_status_as_code(
+    server: Server, path: str
+) -> None:
+    """AWS's front end (and moto's IAM check) refuses a signature in XML, as botocore reads."""
+    xml = (
+        b'<?xml version="1.0" encoding="utf-8"?><ErrorResponse><Errors><Error>'
+        b"<Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated "
+        b"does not match</Message></Error></Errors></ErrorResponse>"
+    )
+    server.answers = [(403, xml, {})]
+    async with DynamoDBService(LoggingService(), settings(server.url, path)) as svc:
+        with pytest.raises(DynamoDBServiceError, match="signature we calculated") as caught:
+            await svc.save(Note(pk="p", sk="s"))
+    assert type(caught.value) is DynamoDBServiceError
+    assert caught.value.error_code == "403"
+    assert len(server.received) == 1

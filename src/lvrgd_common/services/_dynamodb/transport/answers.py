@@ -4,8 +4,10 @@ Both request paths ask this module the same two questions:
 
 - `judge`: is this HTTP answer DynamoDB's? A DynamoDB answer is a JSON object whose
   ``x-amz-crc32`` (when sent) matches its bytes, and an error answer names its code in
-  ``__type``. Anything else (an HTML page from a captive portal or a proxy, a body that is
-  not JSON or not an object, a checksum that never matches, a bare 5xx) is
+  ``__type`` (or, refused by AWS's front end with a 4xx, an XML error document, which
+  botocore reads with the status as its code). Anything else (an HTML page from a captive
+  portal or a proxy, a body that is not JSON or not an object, a checksum that never
+  matches, a bare 5xx) is
   `NotDynamoDBAnswerError`, which leaves the service as `DynamoDBUnavailableError` with the
   status and a short excerpt: it is never read as "absent" or as "written".
 - `maybe_applied`: after a failed attempt of a write, may DynamoDB have applied it? *Not
@@ -22,6 +24,7 @@ conflict. Both end as `AmbiguousWriteError`, which leaves the service as
 
 from __future__ import annotations
 
+import re
 from binascii import crc32
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Final
@@ -51,6 +54,8 @@ EXCERPT_CHARS: Final = 80
 NOT_DYNAMODB: Final = "LvrgdNotDynamoDBAnswer"
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 _CANCELLED: Final = "TransactionCanceledException"
+# An AWS error document in XML (``<ErrorResponse>...<Code>...</Code>``).
+_AWS_XML_ERROR: Final = re.compile(rb"<Error(?:Response)?>.*<Code>[^<]+</Code>", re.DOTALL)
 # DynamoDB's codes of a 5xx, for an error that lacks its status.
 _SERVER_FAULTS: Final = frozenset(
     {"InternalServerError", "InternalFailure", "ServiceUnavailable", "ServiceUnavailableException"}
@@ -114,6 +119,12 @@ def judge(status: int, headers: Mapping[str, str], body: bytes) -> Any:  # noqa:
     try:
         parsed = orjson.loads(body)
     except orjson.JSONDecodeError:
+        if HTTPStatus.BAD_REQUEST <= status < HTTPStatus.INTERNAL_SERVER_ERROR and (
+            _AWS_XML_ERROR.search(body)
+        ):
+            # AWS's front end refusing the request (a signature, say) in its XML error
+            # form: read as botocore reads it, the status as the code, the body as message.
+            return {"__type": str(status), "message": body.decode("utf-8", "replace")}
         problem = "an empty body" if not body.strip() else "a body that is not JSON"
         raise NotDynamoDBAnswerError(status, problem, excerpt(body)) from None
     if not isinstance(parsed, dict):
