@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
+from aiobotocore.httpsession import AIOHTTPSession
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -241,3 +242,18 @@ async def test_a_bad_ca_bundle_fails_open_cleanly(
     assert caught.value.operation == "open"
     assert installed_filters() == before  # the credential mask is not left behind
     await service.close()
+
+
+@pytest.mark.parametrize("path", PATHS)
+async def test_an_aiobotocore_without_the_tls_hook_fails_open_rather_than_skip_hostnames(
+    authority: Authority,  # noqa: ARG001 - the environment it sets up
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+) -> None:
+    monkeypatch.delattr(AIOHTTPSession, "_get_ssl_context")
+    before = installed_filters()
+    service = DynamoDBService(LoggingService(), settings("https://127.0.0.1:9", path))
+    with pytest.raises(DynamoDBServiceError, match="_get_ssl_context") as caught:
+        await service.open()
+    assert caught.value.operation == "open"
+    assert installed_filters() == before

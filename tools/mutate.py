@@ -242,7 +242,7 @@ MUTATIONS = (
     Mutation(
         "the aioboto3 client keeps aiobotocore's TLS context",
         SRC / "_dynamodb" / "transport" / "client.py",
-        "        http_session_cls=verified_session_class(tls),\n",
+        "        http_session_cls=session_class,\n",
         "",
         ("tests/test_tls.py",),
     ),

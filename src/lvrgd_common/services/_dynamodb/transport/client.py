@@ -96,6 +96,7 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
     stack.callback(SHARED_KEYS.clear)
     try:
         tls = verified_context(ca_bundle_of(botocore_session))
+        session_class = verified_session_class(tls)
     except BadCABundleError as exc:
         await stack.aclose()
         raise DynamoDBServiceError(operation="open", reason=str(exc)) from exc
@@ -104,7 +105,7 @@ async def open_client(config: DynamoDBConfig, logger: LoggerProtocol) -> OpenedC
         connect_timeout=config.connect_timeout,
         read_timeout=config.read_timeout,
         retries={"total_max_attempts": config.max_attempts, "mode": "standard"},
-        http_session_cls=verified_session_class(tls),
+        http_session_cls=session_class,
         **client_options(),
     )
     try:

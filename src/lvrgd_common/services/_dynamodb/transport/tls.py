@@ -22,11 +22,11 @@ __all__ = ["BadCABundleError", "ca_bundle_of", "verified_context", "verified_ses
 
 
 class BadCABundleError(Exception):
-    """The CA bundle named by the AWS configuration is missing or unreadable."""
+    """TLS cannot be verified: the CA bundle is missing or unreadable, or no hook takes it."""
 
     def __init__(self, path: str, exc: BaseException) -> None:
         self.path = path
-        super().__init__(f"the CA bundle {path!r} cannot be used: {type(exc).__name__}: {exc}")
+        super().__init__(f"{path!r} cannot be used for TLS: {type(exc).__name__}: {exc}")
 
 
 def ca_bundle_of(session: AioSession) -> str:
@@ -52,7 +52,15 @@ def verified_context(ca_bundle: str) -> ssl.SSLContext:
 
 
 def verified_session_class(context: ssl.SSLContext) -> type[AIOHTTPSession]:
-    """The HTTP session class of aiobotocore, its connector built on ``context``."""
+    """The HTTP session class of aiobotocore, its connector built on ``context``.
+
+    Raises:
+        BadCABundleError: This aiobotocore builds its connector without the hook the
+            context is given through: hostnames would go unchecked, so nothing is opened.
+    """
+    if not callable(getattr(AIOHTTPSession, "_get_ssl_context", None)):
+        what, reason = "the verified TLS context", "aiobotocore has no _get_ssl_context hook"
+        raise BadCABundleError(what, RuntimeError(reason))
 
     class VerifiedHTTPSession(AIOHTTPSession):
         def _get_ssl_context(self) -> Any:  # noqa: ANN401 - aiobotocore's hook
