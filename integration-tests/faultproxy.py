@@ -7,7 +7,8 @@ Each request is an `Exchange`, recorded in order; a test's ``rule`` decides what
 it:
 
 - `Forward`: pass it on (optionally with another body) and reply with the server's answer
-  (optionally rewritten), or with ``deliver=False`` let the server apply it and never reply;
+  (optionally rewritten), or with ``deliver=False`` let the server apply it and never reply,
+  or with ``instead=Reply(...)`` let the server apply it and answer a fault (a 500) in its place;
 - `Reply`: answer in the server's place (throttling, 5xx) without forwarding anything;
 - `Hang`: read the request, never answer;
 - `Stall`: forward, send the reply's head and half its body, then hang;
@@ -59,13 +60,15 @@ Json: TypeAlias = dict[str, Any]
 class Forward:
     """Pass the request on; ``body`` replaces its JSON, ``rewrite`` its reply's JSON.
 
-    ``delay`` seconds pass before forwarding; ``deliver=False`` withholds the reply.
+    ``delay`` seconds pass before forwarding; ``deliver=False`` withholds the reply and
+    ``instead`` replaces it (the server has applied the request either way).
     """
 
     body: Json | None = None
     rewrite: Callable[[Json], Json] | None = None
     deliver: bool = True
     delay: float = 0.0
+    instead: Reply | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,8 @@ class Exchange:
 
     ``outcome`` is one of: ``pending``, ``answered`` (the server's reply was delivered),
     ``replied`` (the proxy answered in its place), ``dropped`` (forwarded, the server
-    answered, the reply was withheld), ``lost`` (forwarded, the server never answered),
+    answered, the reply was withheld), ``replaced`` (forwarded, the server answered, the
+    proxy answered a fault instead), ``lost`` (forwarded, the server never answered),
     ``hung``, ``stalled``, ``closed``, ``refused`` (after `FaultProxy.kill`).
     """
 
@@ -123,7 +127,7 @@ class Exchange:
     @property
     def in_doubt(self) -> bool:
         """Forwarded, but the client never got the server's answer."""
-        return self.forwarded and self.outcome in {"dropped", "lost", "stalled"}
+        return self.forwarded and self.outcome in {"dropped", "lost", "stalled", "replaced"}
 
 
 @dataclass(slots=True)
@@ -311,6 +315,11 @@ class FaultProxy:
         if self.dead or not action.deliver:
             exchange.outcome = "dropped"
             return False
+        if action.instead is not None:
+            exchange.outcome = "replaced"
+            exchange.status, exchange.reply = action.instead.status, action.instead.body
+            await _write_json(writer, action.instead.status, action.instead.body)
+            return True
         if action.rewrite is not None:
             exchange.reply = action.rewrite(exchange.reply)
             response.body = json.dumps(exchange.reply).encode()

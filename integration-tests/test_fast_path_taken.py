@@ -16,7 +16,7 @@ from botocore.parsers import BaseJSONParser
 from botocore.serialize import JSONSerializer
 
 from lvrgd_common import DynamoDBBaseModel, DynamoDBService, LoggingService
-from lvrgd_common.services._dynamodb.wire import PassThroughSerializer
+from lvrgd_common.services._dynamodb.transport.wire import PassThroughSerializer
 
 if TYPE_CHECKING:
     import pytest

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from botocore.hooks import HierarchicalEmitter
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -36,6 +38,8 @@ class FakeDynamoDB:
     entered: int = 0
     exited: int = 0
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    # Where the service registers its hooks (the fake never emits them).
+    meta: Any = field(default_factory=lambda: SimpleNamespace(events=HierarchicalEmitter()))
 
     def on(self, api: str, handler: Any) -> None:
         """Answer ``api`` with ``handler(request)`` (a dict, an awaitable, or it raises)."""

@@ -13,6 +13,7 @@ from aiohttp import web
 from lvrgd_common.testing import free_port
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import AsyncIterator
 
 Answer = tuple[int, bytes, dict[str, str]]
@@ -32,6 +33,7 @@ def aws_error(status: int, code: str, message: str = "boom", **extra: Any) -> An
 class Received:
     headers: dict[str, str]
     body: bytes
+    peer: object = None  # the client's address: one per connection
 
     @property
     def target(self) -> str:
@@ -47,22 +49,24 @@ class Server:
     url: str = ""
 
     async def handle(self, request: web.Request) -> web.Response:
-        self.received.append(Received(dict(request.headers), await request.read()))
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.received.append(Received(dict(request.headers), await request.read(), peer))
         status, body, headers = self.answers.pop(0) if self.answers else answer(200, {})
         return web.Response(status=status, body=body, headers=headers)
 
 
 @asynccontextmanager
-async def serving() -> AsyncIterator[Server]:
-    """A `Server` listening on a free loopback port until the block ends."""
+async def serving(ssl_context: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+    """A `Server` listening on a free loopback port until the block ends (TLS if given)."""
     scripted = Server()
     app = web.Application()
     app.router.add_post("/", scripted.handle)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    scripted.url = f"http://127.0.0.1:{port}"
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context).start()
+    scheme = "http" if ssl_context is None else "https"
+    scripted.url = f"{scheme}://127.0.0.1:{port}"
     try:
         yield scripted
     finally:

@@ -1,7 +1,7 @@
 """The client is set up for speed without changing what goes over the wire."""
 
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
-from lvrgd_common.services._dynamodb.wire import PassThroughParserFactory
+from lvrgd_common.services._dynamodb.transport.wire import PassThroughParserFactory
 from tests.fakes import FakeSessionFactory
 
 

@@ -18,6 +18,7 @@ CONTRACT = {
     "DynamoDBBatchOperationError",
     "DynamoDBTransactionError",
     "DynamoDBLockError",
+    "DynamoDBAmbiguousWriteError",
 }
 
 MODULES = {

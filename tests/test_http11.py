@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from yarl import URL
 
-from lvrgd_common.services._dynamodb.http11 import HttpPool
-from lvrgd_common.services._dynamodb.signing import host_header
+from lvrgd_common.services._dynamodb.transport.http11 import HttpPool
+from lvrgd_common.services._dynamodb.transport.signing import host_header
 from lvrgd_common.testing import free_port
 
 if TYPE_CHECKING:

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
 import botocore.auth
+import botocore.session
 import pytest
 from aiobotocore.credentials import AioCredentials
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import (
-    ChecksumError,
     ClientError,
     EndpointConnectionError,
     NoCredentialsError,
 )
+from yarl import URL
 
 from lvrgd_common import DynamoDBConfig
-from lvrgd_common.services._dynamodb.lean import LeanTransport, RetryQuota
-from lvrgd_common.services._dynamodb.signing import SigningKeys
+from lvrgd_common.services._dynamodb.transport.answers import NotDynamoDBAnswerError
+from lvrgd_common.services._dynamodb.transport.http11 import HttpPool
+from lvrgd_common.services._dynamodb.transport.lean import LeanTransport, RetryQuota
+from lvrgd_common.services._dynamodb.transport.signing import SigningKeys
 from lvrgd_common.testing import free_port
 from tests.http_server import Answer, Server, answer, aws_error
 
@@ -38,7 +43,13 @@ SECRET = "lean-unit-secret"
 class Fallback:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
-    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
+    async def send(
+        self,
+        api: str,
+        request: dict[str, Any],
+        *,
+        idempotent: bool = True,  # noqa: ARG002 - the protocol's
+    ) -> dict[str, Any]:
         self.calls.append((api, request))
         return {"Table": {"TableStatus": "ACTIVE"}}
 
@@ -72,6 +83,15 @@ async def lean(server: Server) -> AsyncIterator[Opened]:
         yield made
 
 
+@functools.cache
+def modeled_errors() -> Any:
+    """The exception classes a botocore DynamoDB client models, by code."""
+    client = botocore.session.get_session().create_client(
+        "dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    return client.exceptions.from_code
+
+
 class opened:  # noqa: N801 - reads as a function at the call site
     def __init__(
         self, url: str, settings: DynamoDBConfig, credentials: Any = None, jitter: float = 0.5
@@ -88,6 +108,7 @@ class opened:  # noqa: N801 - reads as a function at the call site
             region="eu-west-1",
             endpoint_url=url,
             config=settings,
+            error_class=modeled_errors(),
             jitter=lambda: jitter,
             sleep=sleep,
         )
@@ -185,8 +206,6 @@ async def test_throttling_and_5xx_are_retried_with_full_jitter_backoff(
     [
         (aws_error(400, "ThrottlingException"), "ThrottlingException"),
         (aws_error(500, "InternalServerError"), "InternalServerError"),
-        ((502, b"", {}), "502"),
-        ((503, b"<html><body>Service Unavailable</body></html>", {}), "503"),
         (aws_error(400, "RequestTimeoutException"), "RequestTimeoutException"),
     ],
 )
@@ -202,6 +221,22 @@ async def test_max_attempts_bound_the_retries_then_the_last_error_is_raised(
     assert len(server.received) == 2
 
 
+@pytest.mark.parametrize(
+    "answer_",
+    [(502, b"", {}), (503, b"<html><body>Service Unavailable</body></html>", {})],
+)
+async def test_a_bare_5xx_is_retried_then_is_not_a_dynamodb_answer(
+    server: Server, answer_: Answer
+) -> None:
+    server.answers = [answer_] * 5
+    async with opened(server.url, config(max_attempts=2)) as lean:
+        with pytest.raises(NotDynamoDBAnswerError) as caught:
+            await lean.transport.send("get_item", {"TableName": "t"})
+    assert caught.value.status == answer_[0]
+    assert caught.value.excerpt == answer_[1].decode()
+    assert len(server.received) == 2
+
+
 async def test_other_errors_are_not_retried_and_keep_botocores_fields(
     server: Server, lean: Opened
 ) -> None:
@@ -209,23 +244,35 @@ async def test_other_errors_are_not_retried_and_keep_botocores_fields(
     server.answers = [
         aws_error(400, "ConditionalCheckFailedException", "The conditional request failed"),
         aws_error(400, "TransactionCanceledException", "cancelled", CancellationReasons=reasons),
-        (403, b"<ErrorResponse>signature does not match</ErrorResponse>", {}),
     ]
     with pytest.raises(ClientError) as conditional:
         await lean.transport.send("put_item", {"TableName": "t"})
     with pytest.raises(ClientError) as cancelled:
         await lean.transport.send("transact_write_items", {"TransactItems": []})
-    with pytest.raises(ClientError) as forbidden:
-        await lean.transport.send("get_item", {"TableName": "t"})
-    assert len(server.received) == 3
+    assert len(server.received) == 2
+    # The class botocore models for the code, as the aioboto3 client raises.
+    assert type(conditional.value).__name__ == "ConditionalCheckFailedException"
     assert conditional.value.response["Error"] == {
         "Code": "ConditionalCheckFailedException",
         "Message": "The conditional request failed",
     }
     assert cancelled.value.response["CancellationReasons"] == reasons
-    # As botocore's JSON parser: a body that is not JSON is the message, the status the code.
-    assert forbidden.value.response["Error"]["Code"] == "403"
-    assert "signature does not match" in forbidden.value.response["Error"]["Message"]
+
+
+async def test_an_answer_that_is_not_a_json_object_is_not_retried_and_not_read(
+    server: Server, lean: Opened
+) -> None:
+    server.answers = [
+        (403, b"<ErrorResponse>signature does not match</ErrorResponse>", {}),
+        (200, b"<html>Welcome to the hotel wifi</html>", {}),
+        (200, b"[1, 2]", {}),
+        (200, b"", {}),
+        answer(400, {"message": "no code"}),
+    ]
+    for _ in range(5):
+        with pytest.raises(NotDynamoDBAnswerError):
+            await lean.transport.send("get_item", {"TableName": "t"})
+    assert len(server.received) == 5
 
 
 async def test_a_response_failing_its_crc32_is_retried_then_refused(
@@ -234,8 +281,9 @@ async def test_a_response_failing_its_crc32_is_retried_then_refused(
     server.answers = [answer(200, {"Item": {}}, crc=1), answer(200, {"Count": 3})]
     assert (await lean.transport.send("query", {}))["Count"] == 3
     server.answers = [answer(200, {"Count": 3}, crc=7)] * 3
-    with pytest.raises(ChecksumError):
+    with pytest.raises(NotDynamoDBAnswerError) as caught:
         await lean.transport.send("query", {})
+    assert caught.value.checksum
     assert len(server.received) == 2 + 3
 
 
@@ -316,3 +364,50 @@ async def test_the_environments_proxy_is_honoured_unless_no_proxy_exempts_the_ho
         with pytest.raises(EndpointConnectionError):
             await lean.transport.send("get_item", {})
     assert len(server.received) == 1
+
+
+async def test_a_proxy_setting_without_a_scheme_is_an_http_proxy_as_for_botocore(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", server.url.removeprefix("http://"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with opened("http://dynamodb.invalid", config()) as lean:
+        await lean.transport.send("get_item", {})
+    assert server.received[0].headers["Host"] == "dynamodb.invalid"
+
+
+async def test_an_idle_connection_is_reused_until_it_expires(server: Server) -> None:
+    """As aiobotocore's 12 s keep-alive: an older idle connection is closed, not reused."""
+    url = URL(server.url)
+    pool = HttpPool(url, limit=4, connect_timeout=5, read_timeout=5, ssl_context=None)
+    short = HttpPool(
+        url, limit=4, connect_timeout=5, read_timeout=5, ssl_context=None, idle_timeout=0.05
+    )
+    try:
+        for each in (pool, pool, short):
+            await each.post({"X-Amz-Target": "DynamoDB_20120810.GetItem"}, b"{}")
+        await asyncio.sleep(0.2)  # only a lower bound: longer on a busy machine is fine
+        await short.post({"X-Amz-Target": "DynamoDB_20120810.GetItem"}, b"{}")
+        await pool.post({"X-Amz-Target": "DynamoDB_20120810.GetItem"}, b"{}")
+    finally:
+        pool.close()
+        short.close()
+    first, reused, short_first, short_after, pool_after = (r.peer for r in server.received)
+    assert reused == first
+    assert pool_after == first  # within 12 s: still the same connection
+    assert short_after != short_first  # expired: a new connection
+
+
+async def test_every_attempt_carries_the_sdks_invocation_and_retry_headers(
+    server: Server, lean: Opened
+) -> None:
+    server.answers = [aws_error(500, "InternalServerError"), answer(200, {})]
+    await lean.transport.send("get_item", {})
+    await lean.transport.send("get_item", {})
+    first, retry, other = (request.headers for request in server.received)
+    assert first["amz-sdk-request"] == "attempt=1; max=3"
+    assert retry["amz-sdk-request"] == "attempt=2; max=3"
+    assert first["amz-sdk-invocation-id"] == retry["amz-sdk-invocation-id"]
+    assert other["amz-sdk-invocation-id"] != first["amz-sdk-invocation-id"]
+    assert other["amz-sdk-request"] == "attempt=1; max=3"

@@ -19,8 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lvrgd_common import DynamoDBConfig, DynamoDBService, LoggingService
-from lvrgd_common.services._dynamodb import signing
-from lvrgd_common.services._dynamodb.signing import (
+from lvrgd_common.services._dynamodb.transport import signing
+from lvrgd_common.services._dynamodb.transport.signing import (
     SIGNATURE_VERSION,
     FastSigV4Auth,
     signature_version,

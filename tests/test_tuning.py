@@ -15,10 +15,10 @@ from aiobotocore.session import AioSession
 from botocore.auth import SigV4Auth
 
 from lvrgd_common import DynamoDBConfig
-from lvrgd_common.services._dynamodb import client, tuning, wire
-from lvrgd_common.services._dynamodb.client import open_client
-from lvrgd_common.services._dynamodb.signing import FastSigV4Auth
-from lvrgd_common.services._dynamodb.wire import PassThroughParser, PassThroughSerializer
+from lvrgd_common.services._dynamodb.transport import client, tuning, wire
+from lvrgd_common.services._dynamodb.transport.client import open_client
+from lvrgd_common.services._dynamodb.transport.signing import FastSigV4Auth
+from lvrgd_common.services._dynamodb.transport.wire import PassThroughParser, PassThroughSerializer
 from tests.http_server import answer
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lvrgd_common.services._dynamodb.codec import decode_item
-from lvrgd_common.services._dynamodb.wire import (
+from lvrgd_common.services._dynamodb.transport.wire import (
     PassThroughParserFactory,
     PassThroughSerializer,
     json_ready,

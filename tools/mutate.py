@@ -31,6 +31,8 @@ STORED_FORM = (
     "integration-tests/test_stored_form.py",
     "integration-tests/test_stored_form_property.py",
 )
+AMBIGUOUS = "integration-tests/test_ambiguous_writes.py"
+ANSWERS = "tests/test_answers_checked.py"
 
 
 @dataclass(frozen=True)
@@ -96,56 +98,56 @@ MUTATIONS = (
     ),
     Mutation(
         "the serializer swap is dropped",
-        SRC / "_dynamodb" / "tuning.py",
+        SRC / "_dynamodb" / "transport" / "tuning.py",
         "client._serializer = PassThroughSerializer()",
         "pass  # client._serializer = PassThroughSerializer()",
         (FAST_PATH,),
     ),
     Mutation(
         "wire.py: the serializer's map override is dropped",
-        SRC / "_dynamodb" / "wire.py",
+        SRC / "_dynamodb" / "transport" / "wire.py",
         "        if _holds_attribute_values(shape) and all(json_ready(v) for v in value.values()):",
         "        if False:",
         (FAST_PATH,),
     ),
     Mutation(
         "wire.py: the serializer's structure override is dropped",
-        SRC / "_dynamodb" / "wire.py",
+        SRC / "_dynamodb" / "transport" / "wire.py",
         "if key is not None and shape.name == _ATTRIBUTE_VALUE and json_ready(value):",
         "if False:",
         (FAST_PATH,),
     ),
     Mutation(
         "wire.py: the parser's map override is dropped",
-        SRC / "_dynamodb" / "wire.py",
+        SRC / "_dynamodb" / "transport" / "wire.py",
         "if _holds_attribute_values(shape) and isinstance(value, dict):\n            return value",
         "if False:\n            return value",
         (FAST_PATH,),
     ),
     Mutation(
         "fast_path=True still sends through the aioboto3 client",
-        SRC / "_dynamodb" / "transport.py",
+        SRC / "_dynamodb" / "transport" / "base.py",
         "    if not config.fast_path:\n        return client_transport, opened.stack",
         "    if True:\n        return client_transport, opened.stack",
         ("integration-tests/test_transport.py",),
     ),
     Mutation(
         "the lean path hands batch writes to the aioboto3 client",
-        SRC / "_dynamodb" / "lean.py",
+        SRC / "_dynamodb" / "transport" / "lean.py",
         '    "batch_write_item": "BatchWriteItem",\n',
         "",
         ("tests/test_lean_transport.py",),
     ),
     Mutation(
         "the HTTP client reuses a connection the server asked to close",
-        SRC / "_dynamodb" / "http11.py",
+        SRC / "_dynamodb" / "transport" / "http11.py",
         'if headers.get("connection", "").lower() == "close"',
         "if False",
         ("tests/test_http11.py",),
     ),
     Mutation(
         "a cancelled request leaves its connection to the next one",
-        SRC / "_dynamodb" / "http11.py",
+        SRC / "_dynamodb" / "transport" / "http11.py",
         "                self._open.discard(connection)\n                connection.close()\n"
         "                raise",
         "                self._idle.append(connection)\n                raise",
@@ -153,14 +155,14 @@ MUTATIONS = (
     ),
     Mutation(
         "the HTTP client opens more connections than max_pool_connections",
-        SRC / "_dynamodb" / "http11.py",
+        SRC / "_dynamodb" / "transport" / "http11.py",
         "self._slots = asyncio.Semaphore(limit)",
         "self._slots = asyncio.Semaphore(limit + 10)",
         ("tests/test_http11.py",),
     ),
     Mutation(
         "open() fails without aclose()",
-        SRC / "_dynamodb" / "client.py",
+        SRC / "_dynamodb" / "transport" / "client.py",
         '        await stack.aclose()\n        raise translate_error(exc, "open") from exc',
         '        raise translate_error(exc, "open") from exc',
         ("tests/test_redaction.py",),
@@ -249,6 +251,69 @@ MUTATIONS = (
         "required += builder.guards(changes)",
         "required += []",
         STORED_FORM,
+    ),
+    Mutation(
+        "a 5xx counts as an answer that applied nothing",
+        SRC / "_dynamodb" / "transport" / "answers.py",
+        "return status >= HTTPStatus.INTERNAL_SERVER_ERROR",
+        "return False",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "a connection dropped after sending counts as not sent",
+        SRC / "_dynamodb" / "transport" / "answers.py",
+        "in _SERVER_FAULTS\n    return True",
+        "in _SERVER_FAULTS\n    return False",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "an Increment is retried after a lost answer",
+        SRC / "dynamodb_service.py",
+        "idempotent=not accumulates(updates)",
+        "idempotent=True",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "a condition failing after a lost answer is a conflict",
+        SRC / "_dynamodb" / "transport" / "answers.py",
+        "if self.in_doubt and is_condition_failure(failure):",
+        "if False:",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "transact_write makes no token of its own",
+        SRC / "dynamodb_service.py",
+        "token = str(uuid.uuid4()) if client_request_token is None else client_request_token",
+        "token = client_request_token",
+        (AMBIGUOUS,),
+    ),
+    Mutation(
+        "a body that is not JSON reads as an empty answer",
+        SRC / "_dynamodb" / "transport" / "answers.py",
+        '        problem = "an empty body" if not body.strip() else "a body that is not JSON"\n',
+        "        return {}\n",
+        (ANSWERS,),
+    ),
+    Mutation(
+        "the crc32 is not checked",
+        SRC / "_dynamodb" / "transport" / "answers.py",
+        'checksum = headers.get("x-amz-crc32")',
+        "checksum = None",
+        (ANSWERS,),
+    ),
+    Mutation(
+        "the aioboto3 client's answers are not judged",
+        SRC / "_dynamodb" / "transport" / "client_hooks.py",
+        '    events.register("before-parse.dynamodb", _judge_answer)\n',
+        "",
+        (ANSWERS,),
+    ),
+    Mutation(
+        "the aioboto3 client keeps aiobotocore's TLS context",
+        SRC / "_dynamodb" / "transport" / "client.py",
+        "        http_session_cls=session_class,\n",
+        "",
+        ("tests/test_tls.py",),
     ),
 )
 

@@ -8,6 +8,7 @@ Examples:
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     CancellationReason,
+    DynamoDBAmbiguousWriteError,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBDecodeError,
@@ -45,6 +46,7 @@ __all__ = [
     "Append",
     "AttributeCondition",
     "CancellationReason",
+    "DynamoDBAmbiguousWriteError",
     "DynamoDBBaseModel",
     "DynamoDBBatchOperationError",
     "DynamoDBConditionalCheckError",

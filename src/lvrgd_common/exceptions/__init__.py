@@ -2,6 +2,7 @@
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     CancellationReason,
+    DynamoDBAmbiguousWriteError,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBDecodeError,
@@ -15,6 +16,7 @@ from lvrgd_common.exceptions.dynamodb_exceptions import (
 
 __all__ = [
     "CancellationReason",
+    "DynamoDBAmbiguousWriteError",
     "DynamoDBBatchOperationError",
     "DynamoDBConditionalCheckError",
     "DynamoDBDecodeError",

@@ -11,6 +11,7 @@ exception is chained as ``__cause__``.
     ├── DynamoDBItemNotFoundError     update() of an item that does not exist
     ├── DynamoDBTableNotFoundError    the table (or index) does not exist
     ├── DynamoDBUnavailableError      endpoint unreachable, timed out, throttled or failing (5xx)
+    ├── DynamoDBAmbiguousWriteError   a write that may or may not have been applied
     ├── DynamoDBBatchOperationError   a batch finished with items not done; names them
     ├── DynamoDBLockError             a lock not had within its wait, or a held lease lost
     └── DynamoDBTransactionError      a transaction was cancelled; one reason per operation
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CancellationReason",
+    "DynamoDBAmbiguousWriteError",
     "DynamoDBBatchOperationError",
     "DynamoDBConditionalCheckError",
     "DynamoDBDecodeError",
@@ -109,6 +111,17 @@ class DynamoDBTableNotFoundError(DynamoDBServiceError):
 
 class DynamoDBUnavailableError(DynamoDBServiceError):
     """DynamoDB could not be reached or kept failing after the configured retries."""
+
+
+class DynamoDBAmbiguousWriteError(DynamoDBServiceError):
+    """A write that may or may not have been applied; the service does not know which.
+
+    Its request may have reached DynamoDB and the answer was lost (a read timeout, a
+    connection dropped after sending, a 5xx). Raised for a write that is not idempotent
+    (an update holding `Increment`, `Append` or `Prepend`), which is then not retried, and
+    for a conditional write whose retry's condition failed after such an attempt (the
+    lost attempt may be what made it fail). Read the item to learn which happened.
+    """
 
 
 class DynamoDBBatchOperationError(DynamoDBServiceError):

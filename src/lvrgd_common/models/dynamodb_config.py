@@ -48,6 +48,9 @@ class DynamoDBConfig(BaseModel):
     aws_access_key_id: str | None = None
     aws_secret_access_key: SecretStr | None = None
     aws_session_token: SecretStr | None = None
+    profile_name: str | None = Field(default=None, min_length=1)
+    """The AWS profile of this service's session (``~/.aws/config`` and ``credentials``), for
+    services of several accounts in one process; None: botocore's default (``AWS_PROFILE``)."""
 
     partition_key_name: str = Field(default="pk", min_length=1, max_length=255)
     """The table's partition key attribute; models keep calling it ``pk``."""

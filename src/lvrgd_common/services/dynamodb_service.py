@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from contextlib import aclosing, contextmanager
 from functools import partial
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, Self, TypeVar, overload
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
+    DynamoDBAmbiguousWriteError,
     DynamoDBBatchOperationError,
     DynamoDBConditionalCheckError,
     DynamoDBDecodeError,
@@ -23,6 +25,7 @@ from lvrgd_common.models.sort_key_condition import (
     SortKeyCondition,
     sort_key_condition_problem,
 )
+from lvrgd_common.services._dynamodb.apis import APIS
 from lvrgd_common.services._dynamodb.batching import (
     MAX_BATCH_GET,
     MAX_BATCH_WRITE,
@@ -36,7 +39,6 @@ from lvrgd_common.services._dynamodb.codec import (
     InvalidInputError,
     Item,
 )
-from lvrgd_common.services._dynamodb.collector import collector_paused
 from lvrgd_common.services._dynamodb.cursors import decode_cursor, encode_cursor, query_scope
 from lvrgd_common.services._dynamodb.errors import (
     ErrorRoom,
@@ -83,7 +85,8 @@ from lvrgd_common.services._dynamodb.requests import (
     update_request,
 )
 from lvrgd_common.services._dynamodb.scanning import read_segments, scan_request, scan_segments
-from lvrgd_common.services._dynamodb.transport import open_transport
+from lvrgd_common.services._dynamodb.transport.answers import accumulates
+from lvrgd_common.services._dynamodb.transport.base import open_transport
 from lvrgd_common.streams._consumer import StreamWorker
 from lvrgd_common.streams._lock import LockContext
 from lvrgd_common.streams._port import Port
@@ -99,7 +102,7 @@ if TYPE_CHECKING:
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
     from lvrgd_common.models.transaction_write_item import TransactionWriteItem
     from lvrgd_common.services._dynamodb.expressions import Conditions
-    from lvrgd_common.services._dynamodb.transport import Transport
+    from lvrgd_common.services._dynamodb.transport.base import Transport
     from lvrgd_common.services.logging_service import LoggerProtocol
     from lvrgd_common.streams._consumer import StartPosition
     from lvrgd_common.streams._events import ChangeEvent
@@ -352,7 +355,9 @@ class DynamoDBService:
             keys = await self._table_keys(op, pk, sk)
             plan = update_request(self._table, keys, (pk, sk), updates, conditions, model_class)
             try:
-                response = await self._send(op, "update_item", plan.request)
+                response = await self._send(
+                    op, "update_item", plan.request, idempotent=not accumulates(updates)
+                )
             except DynamoDBConditionalCheckError as exc:
                 version = await self._stored_version_name(op, keys, (pk, sk), plan.version_names)
                 if version is not None:
@@ -786,16 +791,14 @@ class DynamoDBService:
         items: list[Any] = []
         last: Item | None = None
         next_key = None
-        # Items are decoded response by response, so raw ones do not pile up for the
-        # garbage collector to scan on a long walk.
+        # Items are decoded response by response, so raw ones do not pile up on a long walk.
         async for response in walk(self._sender(op, "query"), plan, start=start, total=total):
-            with collector_paused():
-                for entry in response.get("Items", []):
-                    if limit is not None and len(items) == limit:
-                        next_key = plan.cursor_of(last) if last is not None else None
-                        break
-                    items.append(_decode(op, plan.table_keys, entry, reader))
-                    last = entry
+            for entry in response.get("Items", []):
+                if limit is not None and len(items) == limit:
+                    next_key = plan.cursor_of(last) if last is not None else None
+                    break
+                items.append(_decode(op, plan.table_keys, entry, reader))
+                last = entry
         op.fields["count"] = len(items)
         next_cursor = None
         if next_key is not None:
@@ -868,14 +871,13 @@ class DynamoDBService:
             keys = await self._table_keys(op, *values)
             encoded: dict[Key, Item] = {}
             originals: dict[Key, DynamoDBBaseModel] = {}
-            # Encoded in one go, the collector held off: it would scan the growing set of
-            # encoded items again and again while it grows (`collector_paused`).
-            with collector_paused():
-                for index, item in enumerate(items):
-                    with refused_as_item(index, item):
-                        check_unversioned(item)
-                        key, encoded[key] = encoded_item(item, keys)
-                    originals[key] = item
+            # Encoded in one go, before the first request (the collector is never paused:
+            # the host's gc setting is its own, and user serializers run here).
+            for index, item in enumerate(items):
+                with refused_as_item(index, item):
+                    check_unversioned(item)
+                    key, encoded[key] = encoded_item(item, keys)
+                originals[key] = item
             await self._write_batches(
                 op,
                 keys,
@@ -976,10 +978,9 @@ class DynamoDBService:
             table_keys = await self._table_keys(op, *key_values(keys))
             stored_keys = encoded_keys(table_keys, keys)
             unique = list(stored_keys)
-            # Each response is decoded as it arrives, with the collector held off, so its
-            # raw items die young instead of piling up for Python's collector to scan
-            # (`collector_paused`). An item that does not fit is kept raw and raises
-            # below, in key order, as if all were decoded at the end.
+            # Each response is decoded as it arrives, so its raw items die young instead of
+            # piling up. An item that does not fit is kept raw and raises below, in key
+            # order, as if all were decoded at the end.
             found: dict[Key, Any] = {}
             unfit: dict[Key, Item] = {}
             table = self._table
@@ -989,14 +990,13 @@ class DynamoDBService:
                 stored = [stored_keys.get(key) or table_keys.encode(*key) for key in chunk]
                 body = batch_get_request(table, stored, consistent_read=consistent_read)
                 response = await self._send(op, "batch_get_item", body)
-                with collector_paused():
-                    for raw in response.get("Responses", {}).get(table, []):
-                        key = table_keys.key_of(raw)
-                        try:
-                            found[key] = reader.decode(table_keys.loaded(raw))
-                        except UnfitItemError:
-                            unfit[key] = raw
-                    return unprocessed_get_keys(response, table, table_keys)
+                for raw in response.get("Responses", {}).get(table, []):
+                    key = table_keys.key_of(raw)
+                    try:
+                        found[key] = reader.decode(table_keys.loaded(raw))
+                    except UnfitItemError:
+                        unfit[key] = raw
+                return unprocessed_get_keys(response, table, table_keys)
 
             outcomes = await self._run_chunks(op, send, unique, MAX_BATCH_GET)
             given = {key: key for key in unique}
@@ -1031,7 +1031,8 @@ class DynamoDBService:
     ) -> None:
         """Apply all operations atomically, or none.
 
-        ``client_request_token`` makes retries of the same transaction idempotent.
+        ``client_request_token`` makes retries of the same transaction idempotent; without
+        one, a token is made for the call. Every attempt of the call sends the same token.
 
         Raises:
             DynamoDBValidationError: Over 100 operations or an item named twice (checked
@@ -1041,7 +1042,8 @@ class DynamoDBService:
         """
         with self._operation("transact_write", operations=len(operations)) as op:
             keys = await self._table_keys(op, *transaction_key_values(operations))
-            request = transact_write_request(self._table, keys, operations, client_request_token)
+            token = str(uuid.uuid4()) if client_request_token is None else client_request_token
+            request = transact_write_request(self._table, keys, operations, token)
             if operations:
                 with naming_operations([operation.key for operation in operations]):
                     await self._send(op, "transact_write_items", request)
@@ -1236,12 +1238,18 @@ class DynamoDBService:
         api: str,
         request: dict[str, Any],
         deadline: float | None = None,
+        *,
+        idempotent: bool | None = None,
     ) -> dict[str, Any]:
         """Send one request: every call to AWS goes through here.
 
         The request ends by ``deadline`` (a `perf_counter` value; by default the
-        operation's start plus ``operation_timeout``), botocore's retries included.
+        operation's start plus ``operation_timeout``), botocore's retries included. A
+        write that is not ``idempotent`` (by default: as `apis.APIS` says) is never
+        retried once it may have been applied.
         """
+        if idempotent is None:
+            idempotent = APIS[api].idempotent
         transport = self._transport
         if transport is None:
             reason = "the service was closed"
@@ -1256,10 +1264,10 @@ class DynamoDBService:
         try:
             async with scope:
                 self._gate.track(scope)
-                response = await transport.send(api, request)
+                response = await transport.send(api, request, idempotent=idempotent)
         except Exception as exc:
             if scope.expired():
-                raise self._out_of_time(op, exc) from exc
+                raise self._out_of_time(op, exc, idempotent=idempotent) from exc
             # What the client raises (botocore, aiohttp, or a parser tripping over a
             # malformed answer) leaves as a DynamoDBServiceError with the cause chained;
             # anything else is not an AWS error and is not dressed as one.
@@ -1274,13 +1282,20 @@ class DynamoDBService:
         op.note_response(response)
         return response
 
-    def _out_of_time(self, op: OperationLog, exc: BaseException | None) -> DynamoDBServiceError:
+    def _out_of_time(
+        self, op: OperationLog, exc: BaseException | None, *, idempotent: bool = True
+    ) -> DynamoDBServiceError:
+        in_flight = exc is not None
         if self._gate.closing and self._transport is None:
+            reason = "the service was closed while the request was in flight"
             return op.error(
-                "the service was closed while the request was in flight", DynamoDBServiceError
+                reason, DynamoDBServiceError if idempotent else DynamoDBAmbiguousWriteError
             )
-        detail = f" (the request in flight: {type(exc).__name__})" if exc is not None else ""
+        detail = f" (the request in flight: {type(exc).__name__})" if in_flight else ""
         reason = f"DynamoDB did not answer within operation_timeout={self._timeout:g} s{detail}"
+        if not idempotent and in_flight:
+            reason = f"the write may or may not have been applied: {reason}"
+            return op.error(reason, DynamoDBAmbiguousWriteError)
         return op.error(reason, DynamoDBUnavailableError)
 
     async def _pause(self, op: OperationLog, delay: float) -> None:

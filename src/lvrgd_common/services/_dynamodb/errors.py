@@ -29,12 +29,17 @@ from botocore.exceptions import (
 
 from lvrgd_common.exceptions.dynamodb_exceptions import (
     CancellationReason,
+    DynamoDBAmbiguousWriteError,
     DynamoDBConditionalCheckError,
     DynamoDBServiceError,
     DynamoDBTableNotFoundError,
     DynamoDBTransactionError,
     DynamoDBUnavailableError,
     DynamoDBValidationError,
+)
+from lvrgd_common.services._dynamodb.transport.answers import (
+    AmbiguousWriteError,
+    NotDynamoDBAnswerError,
 )
 
 if TYPE_CHECKING:
@@ -175,7 +180,13 @@ def naming_operations(keys: Sequence[tuple[KeyValue, KeyValue | None]]) -> Itera
 # Transport failures below botocore that mean DynamoDB could not be reached.
 _TRANSPORT_ERRORS: Final = (AiohttpClientError, OSError, TimeoutError)
 # What creating the client may raise, handed to `translate_error`.
-TRANSLATED_ERRORS: Final = (ClientError, BotoCoreError, *_TRANSPORT_ERRORS)
+TRANSLATED_ERRORS: Final = (
+    ClientError,
+    BotoCoreError,
+    NotDynamoDBAnswerError,
+    AmbiguousWriteError,
+    *_TRANSPORT_ERRORS,
+)
 
 ERROR_CLASSES: Final[dict[str, type[DynamoDBServiceError]]] = {
     "ConditionalCheckFailedException": DynamoDBConditionalCheckError,
@@ -258,6 +269,8 @@ def translate_error(
     ``where`` (see `describe_table`) is added to not-found errors, so that an absent
     table or a wrong region or endpoint can be told apart from the message alone.
     """
+    if isinstance(exc, (AmbiguousWriteError, NotDynamoDBAnswerError)):
+        return _from_verdict(exc, operation, pk, sk)
     if isinstance(exc, ClientError):
         error = _from_client_error(exc, operation, pk, sk)
         if where is not None and isinstance(error, DynamoDBTableNotFoundError):
@@ -281,6 +294,27 @@ def translate_error(
         return DynamoDBServiceError(operation=operation, pk=pk, sk=sk, reason=str(exc))
     reason = f"unexpected {type(exc).__name__} from the AWS client: {exc}"
     return DynamoDBServiceError(operation=operation, pk=pk, sk=sk, reason=reason)
+
+
+def _from_verdict(
+    exc: AmbiguousWriteError | NotDynamoDBAnswerError,
+    operation: str,
+    pk: KeyValue | None,
+    sk: KeyValue | None,
+) -> DynamoDBServiceError:
+    """The error for what `answers` decided: an ambiguous write, or not DynamoDB's answer."""
+    if isinstance(exc, NotDynamoDBAnswerError):
+        return DynamoDBUnavailableError(operation=operation, pk=pk, sk=sk, reason=str(exc))
+    reason = f"the write may or may not have been applied: {exc}"
+    return DynamoDBAmbiguousWriteError(
+        operation=operation, pk=pk, sk=sk, reason=reason, error_code=_code_of(exc.cause)
+    )
+
+
+def _code_of(exc: BaseException) -> str | None:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code") or None
+    return None
 
 
 def _from_client_error(

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 from lvrgd_common.models.dynamodb_base_model import KEY_ATTRIBUTES, DynamoDBBaseModel
 from lvrgd_common.models.transaction_write_item import TransactionWriteItem
 from lvrgd_common.models.versioned_model import VERSION_FIELD, VersionedModel
+from lvrgd_common.services._dynamodb.apis import capacity_apis
 from lvrgd_common.services._dynamodb.codec import (
     MAX_ITEM_BYTES,
     InvalidInputError,
@@ -78,21 +79,8 @@ ModelT = TypeVar("ModelT", bound=DynamoDBBaseModel)
 MAX_TRANSACTION_ITEMS: Final = 100
 MAX_CLIENT_REQUEST_TOKEN: Final = 36
 
-# The APIs that take ReturnConsumedCapacity (DescribeTable does not).
-CAPACITY_APIS: Final = frozenset(
-    {
-        "put_item",
-        "get_item",
-        "delete_item",
-        "update_item",
-        "query",
-        "scan",
-        "batch_write_item",
-        "batch_get_item",
-        "transact_write_items",
-        "transact_get_items",
-    }
-)
+# The APIs that take ReturnConsumedCapacity (DescribeTable does not): `apis` says.
+CAPACITY_APIS: Final = capacity_apis()
 
 
 def check_model_class(model_class: object) -> None:

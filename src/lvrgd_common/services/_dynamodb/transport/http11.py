@@ -6,7 +6,9 @@ tracing hooks, header multidicts) was the largest share of a GetItem's client CP
 client writes the request bytes itself and reads the answer with an `asyncio.Protocol`:
 
 - connections are kept alive and reused, newest first, at most ``limit`` at once (the
-  config's ``max_pool_connections``); one whose server closed it is never reused;
+  config's ``max_pool_connections``); one whose server closed it is never reused, nor one
+  idle for longer than ``idle_timeout`` (aiobotocore's 12 s: a flow a NAT or load balancer
+  expired silently would stall or fail the request);
 - the answer's body is read by ``Content-Length`` or chunked transfer coding, or to the
   end of the connection when it has neither;
 - ``connect_timeout`` bounds a new connection (TLS handshake included) and
@@ -33,12 +35,12 @@ from botocore.exceptions import (
     SSLError,
 )
 
-from lvrgd_common.services._dynamodb.signing import host_header
+from lvrgd_common.services._dynamodb.transport.signing import host_header
 
 if TYPE_CHECKING:
     from yarl import URL
 
-__all__ = ["Answer", "HttpPool"]
+__all__ = ["IDLE_TIMEOUT", "Answer", "HttpPool"]
 
 Answer = tuple[int, str, dict[str, str], bytes]
 
@@ -47,6 +49,8 @@ _CRLF: Final = b"\r\n"
 _MAX_HEAD: Final = 64 * 1024
 _CLOSED_BY_SERVER: Final = "the server closed the connection"
 _INTERIM: Final = 100
+# aiobotocore's keep-alive timeout: an idle connection older than this is closed, not reused.
+IDLE_TIMEOUT: Final = 12.0
 
 
 class _BadAnswer(Exception):  # noqa: N818 - internal signal, never leaves this module
@@ -68,6 +72,7 @@ class _Connection(asyncio.Protocol):
         "_to_close",
         "_waiter",
         "endpoint",
+        "idle_since",
         "lost",
         "transport",
     )
@@ -86,6 +91,7 @@ class _Connection(asyncio.Protocol):
         self._to_close = False
         self._body = bytearray()
         self._last_read = 0.0
+        self.idle_since = 0.0
 
     # --- asyncio.Protocol ---------------------------------------------------------------
 
@@ -275,8 +281,10 @@ class HttpPool:
         connect_timeout: float,
         read_timeout: float,
         ssl_context: ssl.SSLContext | None,
+        idle_timeout: float = IDLE_TIMEOUT,
     ) -> None:
         self._host = url.host or ""
+        self._idle_timeout = idle_timeout
         self._port = url.port or (443 if url.scheme == "https" else 80)
         self._ssl = ssl_context
         self._connect_timeout = connect_timeout
@@ -310,16 +318,19 @@ class HttpPool:
                 self._open.discard(connection)
                 connection.close()
             else:
+                connection.idle_since = asyncio.get_running_loop().time()
                 self._idle.append(connection)
             return answer
 
     async def _connection(self) -> _Connection:
         idle = self._idle
+        oldest = asyncio.get_running_loop().time() - self._idle_timeout
         while idle:
             connection = idle.pop()
-            if not connection.lost:
+            if not connection.lost and connection.idle_since >= oldest:
                 return connection
             self._open.discard(connection)
+            connection.close()
         return await self._connect()
 
     async def _connect(self) -> _Connection:

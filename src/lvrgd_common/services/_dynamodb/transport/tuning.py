@@ -23,8 +23,8 @@ import aiobotocore
 from aiobotocore.session import AioSession
 from botocore.serialize import JSONSerializer
 
-from lvrgd_common.services._dynamodb.signing import SIGNATURE_VERSION, signature_version
-from lvrgd_common.services._dynamodb.wire import (
+from lvrgd_common.services._dynamodb.transport.signing import SIGNATURE_VERSION, signature_version
+from lvrgd_common.services._dynamodb.transport.wire import (
     PassThroughParser,
     PassThroughParserFactory,
     PassThroughSerializer,

@@ -13,9 +13,10 @@ JSON POST per call, and the codec already builds the wire's AttributeValue form,
 - posted on keep-alive connections of its own (`http11.HttpPool`), at most
   ``max_pool_connections``, with ``connect_timeout`` and ``read_timeout``; through an
   aiohttp session when the environment names a proxy for the endpoint;
-- ``x-amz-crc32`` verified; an error answer becomes botocore's ``ClientError`` (code from
-  ``__type``) and a transport failure botocore's connection error of the same kind, so the
-  service translates both through its one error table;
+- every answer judged by `answers.judge` (a JSON object, its ``x-amz-crc32`` right, an
+  error with its code), as the aioboto3 path's are; an error answer becomes the exception
+  class botocore models for its code (a ``ClientError``) and a transport failure botocore's
+  connection error of the same kind, so the service translates both through its one table;
 - retried as botocore's standard mode does: throttling codes, transient codes and 5xx,
   connection errors and a bad checksum; ``max_attempts`` in all, full-jitter exponential
   backoff, and the shared retry quota.
@@ -31,14 +32,13 @@ import random
 import socket
 import ssl
 import urllib.request
-from binascii import crc32
+import uuid
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import aiohttp
 import orjson
 from botocore.exceptions import (
-    ChecksumError,
     ClientError,
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -52,13 +52,17 @@ from botocore.exceptions import (
 from botocore.exceptions import (
     ConnectionError as BotoConnectionError,
 )
-from botocore.parsers import ResponseParserError
 from yarl import URL
 
-from lvrgd_common.services._dynamodb.collector import collector_paused
-from lvrgd_common.services._dynamodb.http11 import HttpPool
-from lvrgd_common.services._dynamodb.signing import SigningKeys, sign_post
-from lvrgd_common.services._dynamodb.tuning import USER_AGENT
+from lvrgd_common.services._dynamodb.apis import lean_targets
+from lvrgd_common.services._dynamodb.transport.answers import (
+    Attempts,
+    NotDynamoDBAnswerError,
+    judge,
+)
+from lvrgd_common.services._dynamodb.transport.http11 import HttpPool
+from lvrgd_common.services._dynamodb.transport.signing import SigningKeys, sign_post
+from lvrgd_common.services._dynamodb.transport.tuning import USER_AGENT
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -66,23 +70,12 @@ if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
     from lvrgd_common.models.dynamodb_config import DynamoDBConfig
-    from lvrgd_common.services._dynamodb.transport import Transport
+    from lvrgd_common.services._dynamodb.transport.base import Transport
 
 __all__ = ["LEAN_TARGETS", "LeanTransport", "RetryQuota"]
 
-# The client method names the lean path serves -> DynamoDB's operation names.
-LEAN_TARGETS: Final = {
-    "get_item": "GetItem",
-    "put_item": "PutItem",
-    "update_item": "UpdateItem",
-    "delete_item": "DeleteItem",
-    "query": "Query",
-    "scan": "Scan",
-    "batch_write_item": "BatchWriteItem",
-    "batch_get_item": "BatchGetItem",
-    "transact_write_items": "TransactWriteItems",
-    "transact_get_items": "TransactGetItems",
-}
+# The client method names the lean path serves -> DynamoDB's operation names (`apis`).
+LEAN_TARGETS: Final = lean_targets()
 _TARGET_PREFIX: Final = "DynamoDB_20120810."
 _CONTENT_TYPE: Final = "application/x-amz-json-1.0"
 _SERVICE: Final = "dynamodb"
@@ -149,7 +142,7 @@ class _Retryable(Exception):  # noqa: N818 - internal signal, never leaves this 
 class LeanTransport:
     """The item operations over aiohttp; every other call through ``fallback``."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only settings, and the seams tests use
         self,
         fallback: Transport,
         *,
@@ -157,11 +150,13 @@ class LeanTransport:
         region: str,
         endpoint_url: str,
         config: DynamoDBConfig,
-        ca_bundle: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        error_class: Callable[[str], type[ClientError]] | None = None,
         jitter: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._fallback = fallback
+        self._error_class = error_class
         self._credentials = credentials
         self._region = region
         url = URL(endpoint_url)
@@ -173,7 +168,10 @@ class LeanTransport:
         self.quota = RetryQuota()
         self.keys = SigningKeys()
         self._proxy = _environment_proxy(url)
-        tls = ssl.create_default_context(cafile=ca_bundle) if url.scheme == "https" else None
+        if url.scheme != "https":
+            tls = None
+        elif tls is None:
+            tls = ssl.create_default_context()
         # Without a proxy the posts go on the lean path's own HTTP/1.1 client; through a
         # proxy, on aiohttp's, which speaks to proxies.
         self._pool: HttpPool | None = None
@@ -211,40 +209,55 @@ class LeanTransport:
         if self._http is not None:
             await self._http.close()
 
-    async def send(self, api: str, request: dict[str, Any]) -> dict[str, Any]:
-        """The parsed response of ``api``; raises as the aioboto3 client would."""
+    async def send(
+        self, api: str, request: dict[str, Any], *, idempotent: bool = True
+    ) -> dict[str, Any]:
+        """The parsed response of ``api``; raises as the aioboto3 client would.
+
+        A call that is not ``idempotent`` is not retried once an attempt may have been
+        applied (`answers.Attempts`).
+        """
         target = LEAN_TARGETS.get(api)
         if target is None:
-            return await self._fallback.send(api, request)
+            return await self._fallback.send(api, request, idempotent=idempotent)
         body = orjson.dumps(request, default=_base64)
+        attempts = Attempts(idempotent=idempotent)
+        invocation = str(uuid.uuid4())
         attempt, cost = 1, None
         while True:
             try:
-                response = await self._attempt(target, body)
+                response = await self._attempt(target, body, invocation, attempt)
             except _Retryable as exc:
                 failure: Exception = exc.final
             except _TRANSIENT_ERRORS as exc:
                 failure = exc
+            except (ClientError, NotDynamoDBAnswerError) as exc:
+                attempts.failed(exc)
+                _give_up(attempts, exc, attempt)
             else:
                 self.quota.release(RetryQuota.NO_RETRY_INCREMENT if cost is None else cost)
                 response["ResponseMetadata"]["RetryAttempts"] = attempt - 1
                 return response
+            attempts.failed(failure)
             cost = await self._before_retry(attempt, failure)
+            if cost is None:
+                _give_up(attempts, failure, attempt)
             attempt += 1
 
-    async def _before_retry(self, attempt: int, failure: Exception) -> int:
-        """Sleep before the next attempt (the quota it cost), or raise ``failure``."""
+    async def _before_retry(self, attempt: int, failure: Exception) -> int | None:
+        """Sleep before the next attempt and return the quota it cost; None: no retry."""
         cost = None
         if attempt < self._max_attempts:
             timeout = isinstance(failure, (ConnectTimeoutError, ReadTimeoutError))
             cost = self.quota.acquire(timeout=timeout)
         if cost is None:
-            _note_attempts(failure, attempt)
-            raise failure
+            return None
         await self._sleep(self._jitter() * min(2.0 ** (attempt - 1), MAX_BACKOFF))
         return cost
 
-    async def _attempt(self, target: str, body: bytes) -> dict[str, Any]:
+    async def _attempt(
+        self, target: str, body: bytes, invocation: str, attempt: int
+    ) -> dict[str, Any]:
         credentials = self._credentials
         if credentials is None:
             raise NoCredentialsError
@@ -261,33 +274,46 @@ class LeanTransport:
         )
         headers["Accept-Encoding"] = "identity"
         headers["User-Agent"] = USER_AGENT
-        status, reason, answer_headers, content = await self._post(headers, body)
-        checksum = answer_headers.get("x-amz-crc32")
-        if checksum is not None and crc32(content) != int(checksum):
-            raise _Retryable(
-                ChecksumError(
-                    checksum_type="crc32",
-                    expected_checksum=checksum,
-                    actual_checksum=str(crc32(content)),
-                )
-            )
+        # As botocore: one invocation id per call, the attempt and the bound on each.
+        headers["amz-sdk-invocation-id"] = invocation
+        headers["amz-sdk-request"] = f"attempt={attempt}; max={self._max_attempts}"
+        status, _reason, answer_headers, content = await self._post(headers, body)
+        try:
+            parsed: dict[str, Any] = judge(status, answer_headers, content)
+        except NotDynamoDBAnswerError as exc:
+            if exc.checksum or status in TRANSIENT_STATUSES:
+                raise _Retryable(exc) from exc
+            raise
         metadata = {"RequestId": answer_headers.get("x-amzn-requestid"), "HTTPStatusCode": status}
         if HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
-            try:
-                with collector_paused():
-                    parsed = orjson.loads(content) if content else {}
-            except orjson.JSONDecodeError as exc:
-                raise ResponseParserError(str(exc)) from exc
-            if not isinstance(parsed, dict):
-                msg = f"a {type(parsed).__name__} where a JSON object was expected"
-                raise ResponseParserError(msg)
             parsed["ResponseMetadata"] = metadata
             return parsed
-        error = _client_error(status, reason, content, metadata, target)
+        error = self._client_error(parsed, metadata, target)
         code = error.response["Error"]["Code"]
         if code in THROTTLING_CODES or code in TRANSIENT_CODES or status in TRANSIENT_STATUSES:
             raise _Retryable(error)
         raise error
+
+    def _client_error(
+        self, body: dict[str, Any], metadata: dict[str, Any], target: str
+    ) -> ClientError:
+        """The exception botocore raises for an error answer, with the same fields.
+
+        As botocore's JSON parser: the code from ``__type``, the message from
+        ``message``/``Message``; the class the client models for the code (e.g.
+        ``ConditionalCheckFailedException``), else ``ClientError``.
+        """
+        code = str(body.pop("__type")).split(":", 1)[0].rpartition("#")[2]
+        message = body.pop("message", None)
+        if message is None:
+            message = body.pop("Message", "")
+        response: Any = {
+            **body,
+            "Error": {"Code": code, "Message": message},
+            "ResponseMetadata": metadata,
+        }
+        error_class = ClientError if self._error_class is None else self._error_class(code)
+        return error_class(response, target)
 
     async def _post(
         self, headers: dict[str, str], body: bytes
@@ -343,7 +369,17 @@ def _environment_proxy(url: URL) -> str | None:
     host = url.host or ""
     if not host or urllib.request.proxy_bypass(host):
         return None
-    return urllib.request.getproxies().get(url.scheme)
+    proxy = urllib.request.getproxies().get(url.scheme)
+    return None if not proxy else _with_scheme(proxy)
+
+
+def _with_scheme(proxy: str) -> str:
+    """As botocore reads a proxy setting: ``host:port`` and ``//host:port`` are HTTP proxies."""
+    if proxy.startswith(("http:", "https:")):
+        return proxy
+    if proxy.startswith("//"):
+        return "http:" + proxy
+    return "http://" + proxy
 
 
 def _base64(value: Any) -> str:  # noqa: ANN401 - what orjson cannot serialize
@@ -356,45 +392,13 @@ def _base64(value: Any) -> str:  # noqa: ANN401 - what orjson cannot serialize
     raise TypeError(msg)
 
 
-def _client_error(
-    status: int, reason: str, content: bytes, metadata: dict[str, Any], target: str
-) -> ClientError:
-    """The ``ClientError`` botocore raises for an error answer, with the same fields.
-
-    As botocore's JSON parser: the code from ``__type`` (else the status), the message from
-    ``message``/``Message`` (else the body's text); a 5xx answer that is empty or an HTML
-    page (a proxy's) gets the status as its code and its reason phrase as message.
-    """
-    stripped = content.strip()
-    body: dict[str, Any] = {}
-    if status >= HTTPStatus.INTERNAL_SERVER_ERROR and (
-        not stripped or stripped.startswith(b"<html>")
-    ):
-        code, message = str(status), _reason(status, reason)
-    else:
-        try:
-            parsed = orjson.loads(content) if content else {}
-        except orjson.JSONDecodeError:
-            parsed = {"message": content.decode("utf-8", "replace")}
-        if isinstance(parsed, dict):
-            body = parsed
-        code = str(body.pop("__type", status)).split(":", 1)[0].rpartition("#")[2]
-        message = body.pop("message", None)
-        if message is None:
-            message = body.pop("Message", "")
-    response: Any = {
-        **body,
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": metadata,
-    }
-    return ClientError(response, target)
-
-
-def _reason(status: int, reason: str) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return reason
+def _give_up(attempts: Attempts, failure: Exception, attempt: int) -> NoReturn:
+    """Raise what the call ends with after its last attempt."""
+    _note_attempts(failure, attempt)
+    final = attempts.final(failure)
+    if final is failure:
+        raise failure
+    raise final from failure
 
 
 def _note_attempts(exc: Exception, attempts: int) -> None:
