@@ -45,6 +45,9 @@ APIS: Final = {
         ),
         Api("transact_get_items", "TransactGetItems", lean=True, capacity=True, idempotent=True),
         Api("describe_table", "DescribeTable", lean=False, capacity=False, idempotent=True),
+        # The lease table of streams and locks, created on first use (a second create is
+        # ResourceInUseException, which the lease code takes as "already there").
+        Api("create_table", "CreateTable", lean=False, capacity=False, idempotent=True),
     )
 }
 
