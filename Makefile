@@ -9,7 +9,8 @@ BENCH_STAMP := $(VENV)/.installed-bench
 DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
-.PHONY: install demo test lint format typecheck unit integration integration-moto \
+
+.PHONY: browser install demo test lint format typecheck unit integration integration-moto \
 	integration-dynalite integration-botocore integration-env dynalite package-check mutate \
 	bench fuzz docs docs-build clean
 
@@ -44,7 +45,19 @@ demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
 
 ## Every check: lint, format, types, unit tests, the docs site, integration tests, the package.
-test: lint typecheck unit docs-build integration package-check
+test: lint typecheck browser unit docs-build integration package-check
+
+## Headless Chromium for the docs test's screenshots (Debian's package), installed where it
+## is missing and apt-get can be used; where it cannot, that test says it is skipped.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		true; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+			>/dev/null) || echo "SKIPPED: chromium could not be installed; no screenshots"; \
+	else \
+		echo "SKIPPED: chromium is not installed (apt-get install chromium); no screenshots"; \
+	fi
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
