@@ -10,7 +10,7 @@ DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
 
-.PHONY: browser install demo test lint format typecheck unit integration integration-moto \
+.PHONY: browser check install demo test lint format typecheck unit integration integration-moto \
 	integration-dynalite integration-botocore integration-env dynalite package-check mutate \
 	bench fuzz docs docs-build clean
 
@@ -43,6 +43,9 @@ $(BENCH_STAMP): pyproject.toml $(DEV_STAMP)
 ## environment or .env).
 demo: $(DEV_STAMP)
 	$(BIN)/python examples/quickstart.py
+
+## The quick loop while editing: lint, format, types and the unit tests (no servers).
+check: lint typecheck unit
 
 ## Every check: lint, format, types, unit tests, the docs site, integration tests, the package.
 test: lint typecheck browser unit docs-build integration package-check
