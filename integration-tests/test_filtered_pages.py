@@ -31,8 +31,8 @@ class Records:
     def __init__(self) -> None:
         self.records: list[dict[str, Any]] = []
 
-    def debug(self, message: str, **fields: Any) -> None:
-        self.records.append({"message": message, **fields})
+    def debug(self, event: str, **fields: Any) -> None:
+        self.records.append({"event": event, **fields})
 
     info = warning = error = debug
 
