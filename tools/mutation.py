@@ -19,7 +19,7 @@ as stale.
 from __future__ import annotations
 
 import ast
-import datetime
+import datetime as dt
 import fnmatch
 import json
 import os
@@ -131,7 +131,7 @@ def report() -> int:
         rows.append((module, counts))
     stale = sorted(set(allowed) - seen)
     lines = table(rows)
-    head = f"Mutation score ({datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {commit()})"
+    head = f"Mutation score ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {commit()})"
     text = [f"# {head}", "", *lines, ""]
     if open_survivors:
         text += [f"Survivors neither killed nor allowlisted: {len(open_survivors)}", ""]
@@ -181,12 +181,12 @@ def commit() -> str:
 
 def git(*args: str) -> str:
     """Run git in the repository; its standard output."""
-    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S607
+    done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603, S607
     return done.stdout
 
 
 def changed_functions(base: str) -> list[str]:
-    """mutmut name globs for the functions of core files that differ from ``base``."""
+    """The mutmut name globs for the functions of core files that differ from ``base``."""
     merge_base = git("merge-base", base, "HEAD").strip()
     globs: list[str] = []
     for path in core_files():
@@ -230,7 +230,7 @@ def mutmut(*names: str) -> int:
     """``mutmut run`` on ``names`` (all when empty), niced, with MUTATE_JOBS workers."""
     jobs = os.environ.get("MUTATE_JOBS", "2")
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", jobs, *names]
-    return subprocess.run(command, cwd=ROOT, check=False).returncode
+    return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
 
 
 def main(argv: list[str]) -> int:
