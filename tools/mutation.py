@@ -30,6 +30,8 @@ import tomllib
 from collections import Counter
 from pathlib import Path
 
+from lvrgd_common.testing import moto_server
+
 ROOT = Path(__file__).resolve().parent.parent
 MUTANTS = ROOT / "mutants"
 ALLOWLIST = ROOT / "mutation-allowlist"
@@ -227,10 +229,17 @@ def touches(node: ast.AST, lines: set[int]) -> bool:
 
 
 def mutmut(*names: str) -> int:
-    """``mutmut run`` on ``names`` (all when empty), niced, with MUTATE_JOBS workers."""
+    """``mutmut run`` on ``names`` (all when empty) with MUTATE_JOBS workers.
+
+    One moto server serves every mutant's integration tests (the conftest takes it from
+    LVRGD_SHARED_MOTO_URL): no server start per mutant, and none left behind by a worker
+    that mutmut kills on timeout.
+    """
     jobs = os.environ.get("MUTATE_JOBS", "2")
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", jobs, *names]
-    return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
+    with moto_server() as server:
+        env = {**os.environ, "LVRGD_SHARED_MOTO_URL": server.endpoint_url}
+        return subprocess.run(command, cwd=ROOT, env=env, check=False).returncode  # noqa: S603  # noqa: S603
 
 
 def main(argv: list[str]) -> int:
