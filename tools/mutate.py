@@ -1,4 +1,9 @@
-"""`make mutate`: break the source in ways the tests must notice, one breakage at a time.
+"""`make mutate-hand`: break the source in ways the tests must notice, one breakage at a time.
+
+`make mutate` runs mutmut over the core modules first (tools/mutation.py); this list keeps
+what mutmut's operators do not make: a statement deleted, one variable put for another, a
+condition forced so that a path is or is not taken, and code outside the core modules
+(dynamodb_service.py).
 
 The work happens in a temporary copy of the project (``src``, the tests, ``pyproject.toml``),
 imported first through ``PYTHONPATH``, so the working tree is never touched. Each mutation
@@ -173,6 +178,20 @@ MUTATIONS = (
         "scope = asyncio.timeout(remaining)",
         "scope = asyncio.timeout(None)",
         ("tests/test_deadlines.py",),
+    ),
+    Mutation(
+        "a failed scan segment ends as if it were done (issue 27)",
+        SRC / "_dynamodb" / "scanning.py",
+        "await queue.put(exc)",
+        "await queue.put(_DONE)",
+        ("tests/test_mutation_gaps.py", "integration-tests/test_mutation_gaps.py"),
+    ),
+    Mutation(
+        "a failed sync open() leaves its loop thread running (issue 27)",
+        Path("src") / "lvrgd_common" / "sync.py",
+        "                    _stop(loop, thread)\n                    raise",
+        "                    raise",
+        ("tests/test_mutation_gaps.py", "integration-tests/test_mutation_gaps.py"),
     ),
     Mutation(
         "a cancelled operation logs nothing",
