@@ -44,7 +44,7 @@ KILLED = {1: "killed", 3: "killed", 37: "killed"}
 TIMEOUT = {36: "timeout", 24: "timeout", -24: "timeout", 152: "timeout", 255: "timeout"}
 SURVIVED = {0: "survived"}
 NO_TESTS = {5: "no tests", 33: "no tests"}
-COLUMNS = ("killed", "survived", "allowlisted", "timeout", "no tests", "other")
+COLUMNS = ("killed", "survived", "allowlisted", "timeout", "no tests", "not run", "other")
 
 
 def settings() -> dict[str, list[str]]:
@@ -107,6 +107,8 @@ def results() -> dict[str, dict[str, int | None]]:
 
 def status_of(code: int | None) -> str:
     """The table's column for one exit code."""
+    if code is None:
+        return "not run"
     for table in (KILLED, TIMEOUT, SURVIVED, NO_TESTS):
         if code in table:
             return table[code]
@@ -142,9 +144,9 @@ def report() -> int:
         text += ["Stale allowlist entries (killed, or no such mutant):", ""]
         text += [f"- `{name}`" for name in stale] + [""]
     text += [
-        "killed% = (killed + timeout) / (all - allowlisted - other); 'no tests': no selected",
-        "test calls the function; 'other': not run yet or suspicious. `mutmut show NAME` in",
-        "this directory prints a mutant's diff.",
+        "killed% = (killed + timeout) / (all - allowlisted - not run - other), '-' when none",
+        "was run; 'no tests': no selected test calls the function; 'other': suspicious or",
+        "crashed. `mutmut show NAME` in this directory prints a mutant's diff.",
         "",
     ]
     SCORE.write_text("\n".join(text), "utf-8")
@@ -166,11 +168,14 @@ def table(rows: list[tuple[str, Counter[str]]]) -> list[str]:
         shown = total if counts is None else counts
         if counts is not None:
             total.update(counts)
-        judged = sum(shown.values()) - shown["allowlisted"] - shown["other"]
-        score = (shown["killed"] + shown["timeout"]) / judged if judged else 1.0
-        flag = "" if score >= TARGET else " (<90%)"
+        judged = sum(shown.values()) - shown["allowlisted"] - shown["not run"] - shown["other"]
+        if judged:
+            score = (shown["killed"] + shown["timeout"]) / judged
+            shown_score = f"{score:.1%}" + ("" if score >= TARGET else " (<90%)")
+        else:
+            shown_score = "-"
         cells = " | ".join(str(shown[c]) for c in COLUMNS)
-        lines.append(f"| {short(module)} | {cells} | {score:.1%}{flag} |")
+        lines.append(f"| {short(module)} | {cells} | {shown_score} |")
     return lines
 
 
