@@ -64,3 +64,12 @@ def test_an_error_without_an_aws_code_is_recorded_by_its_type() -> None:
     assert "aws.dynamodb.error_code" not in attributes
     assert span.status.status_code == StatusCode.ERROR
     assert span.status.description == "RuntimeError: the loop went away"
+
+
+def test_an_error_with_an_aws_code_is_recorded_by_that_code() -> None:
+    class Refused(Exception):
+        error_code = "ConditionalCheckFailedException"
+
+    attributes = dict(finished(error=Refused("no")).attributes or {})
+    assert attributes["error.type"] == "ConditionalCheckFailedException"
+    assert attributes["aws.dynamodb.error_code"] == "ConditionalCheckFailedException"
