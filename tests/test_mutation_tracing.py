@@ -67,9 +67,9 @@ def test_an_error_without_an_aws_code_is_recorded_by_its_type() -> None:
 
 
 def test_an_error_with_an_aws_code_is_recorded_by_that_code() -> None:
-    class Refused(Exception):
+    class RefusedError(Exception):
         error_code = "ConditionalCheckFailedException"
 
-    attributes = dict(finished(error=Refused("no")).attributes or {})
+    attributes = dict(finished(error=RefusedError("no")).attributes or {})
     assert attributes["error.type"] == "ConditionalCheckFailedException"
     assert attributes["aws.dynamodb.error_code"] == "ConditionalCheckFailedException"
