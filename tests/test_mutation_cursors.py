@@ -7,7 +7,12 @@ import base64
 import pytest
 
 from lvrgd_common.services._dynamodb.codec import InvalidInputError
-from lvrgd_common.services._dynamodb.cursors import MAX_CURSOR_CHARS, decode_cursor, encode_cursor
+from lvrgd_common.services._dynamodb.cursors import (
+    MAX_CURSOR_CHARS,
+    decode_cursor,
+    encode_cursor,
+    query_scope,
+)
 
 SECRET = b"a-secret-of-some-length"
 
@@ -47,3 +52,27 @@ def test_the_length_bounds_are_one_to_max_cursor_chars() -> None:
     for token in ("", "a" * (MAX_CURSOR_CHARS + 1)):
         with pytest.raises(InvalidInputError, match=length_rule):
             decode_cursor(token, "scope", None)
+
+
+REQUEST = {
+    "TableName": "t",
+    "KeyConditionExpression": "#k0 = :v0",
+    "FilterExpression": "#n1 = :v1",
+    "ExpressionAttributeNames": {"#k0": "pk", "#n1": "a"},
+    "ExpressionAttributeValues": {":v0": {"S": "p"}, ":v1": {"N": "1"}},
+}
+
+
+def test_the_scope_of_a_query_does_not_depend_on_the_order_of_its_maps() -> None:
+    reordered = {
+        **REQUEST,
+        "ExpressionAttributeNames": {"#n1": "a", "#k0": "pk"},
+        "ExpressionAttributeValues": {":v1": {"N": "1"}, ":v0": {"S": "p"}},
+    }
+    assert query_scope([reordered]) == query_scope([REQUEST])
+
+
+def test_the_scope_digest_is_stable_across_releases() -> None:
+    # Cursors outlive a deploy (a client holds one across it): the digest of a query must
+    # not change between versions, or every cursor in flight is refused after an upgrade.
+    assert query_scope([REQUEST]) == "8c50b8a4e133109af0bb3285"
