@@ -16,6 +16,8 @@ from lvrgd_common import DynamoDBBaseModel
 from lvrgd_common.services._dynamodb import tuning
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import pytest
 
     from lvrgd_common import DynamoDBService
@@ -82,3 +84,24 @@ def test_the_tuning_warning_names_the_botocore_version() -> None:
     assert records.warnings == [
         {"missing": ["parser", "signer", "serializer"], "botocore_version": botocore.__version__}
     ]
+
+
+async def test_botocores_retries_add_up_over_the_requests_of_an_operation(
+    service: DynamoDBService, fake: FakeDynamoDB, caplog: pytest.LogCaptureFixture
+) -> None:
+    pages: Iterator[dict[str, Any]] = iter(
+        [
+            {"Items": [], "LastEvaluatedKey": {"pk": {"S": "P"}, "sk": {"S": "1"}}},
+            {"Items": []},
+        ]
+    )
+    fake.on("query", lambda _request: {**next(pages), "ResponseMetadata": {"RetryAttempts": 1}})
+    fake.on("get_item", lambda _request: {})  # no ResponseMetadata at all: no retries
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    assert [row async for row in service.iter_query("P", Row)] == []
+    assert await service.get_one("P", "1", Row) is None
+    walked, got = [r for r in caplog.records if r.getMessage().startswith("dynamodb operation")]
+    assert walked.fields["retries"] == 2  # type: ignore[attr-defined]
+    assert got.fields["retries"] == 0  # type: ignore[attr-defined]
+    warned = [r for r in caplog.records if r.getMessage().startswith("dynamodb request retried")]
+    assert [r.fields["retries"] for r in warned] == [1, 1]  # type: ignore[attr-defined]
