@@ -118,23 +118,13 @@ def status_of(code: int | None) -> str:
 def report() -> int:
     """Print the table, write mutation-score.md; 1 while a survivor is not allowlisted."""
     allowed = read_allowlist()
-    seen: set[str] = set()
-    rows: list[tuple[str, Counter[str]]] = []
-    open_survivors: list[str] = []
-    for module, codes in sorted(results().items()):
-        counts: Counter[str] = Counter()
-        for name, code in codes.items():
-            status = status_of(code)
-            if name in allowed:
-                seen.add(name)
-                if status in {"survived", "no tests"}:
-                    status = "allowlisted"
-            elif status in {"survived", "no tests"}:
-                open_survivors.append(name)
-            counts[status] += 1
-        rows.append((module, counts))
+    rows, seen, open_survivors = tally(allowed)
     stale = sorted(set(allowed) - seen)
     lines = table(rows)
+    found = {module for module, _ in rows}
+    unmutated = [short(module_of(p)) for p in core_files() if module_of(p) not in found]
+    if unmutated:
+        lines += ["", "No mutants generated yet (not in the last run): " + ", ".join(unmutated)]
     head = f"Mutation score ({dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {commit()})"
     text = [f"# {head}", "", *lines, ""]
     if open_survivors:
@@ -157,6 +147,28 @@ def report() -> int:
     for name in stale:
         print("  stale allowlist entry:", name)
     return 1 if open_survivors else 0
+
+
+def tally(
+    allowed: dict[str, str],
+) -> tuple[list[tuple[str, Counter[str]]], set[str], list[str]]:
+    """Per module, its counts; the allowlisted names seen; the survivors not allowlisted."""
+    seen: set[str] = set()
+    rows: list[tuple[str, Counter[str]]] = []
+    open_survivors: list[str] = []
+    for module, codes in sorted(results().items()):
+        counts: Counter[str] = Counter()
+        for name, code in codes.items():
+            status = status_of(code)
+            if name in allowed:
+                seen.add(name)
+                if status in {"survived", "no tests"}:
+                    status = "allowlisted"
+            elif status in {"survived", "no tests"}:
+                open_survivors.append(name)
+            counts[status] += 1
+        rows.append((module, counts))
+    return rows, seen, open_survivors
 
 
 def table(rows: list[tuple[str, Counter[str]]]) -> list[str]:
