@@ -45,15 +45,15 @@ async def test_each_batch_retry_is_logged_and_counted(
         return {"UnprocessedItems": {TABLE: entries[:keep]}} if keep else {}
 
     fake.on("batch_write_item", handler)
-    # A backoff of 3.049 ms: rounded to 0.1 ms it reads 3.0 (3.1 if scaled by 1001, 0.0
-    # if divided, 3.05 at two places).
-    monkeypatch.setattr(random, "uniform", lambda _low, _high: 0.003049)
+    # A backoff of 3.449 ms: rounded to 0.1 ms it reads 3.4 (3.5 if scaled by 1001, 0.0
+    # if divided, 3.45 at two places, 3 at none).
+    monkeypatch.setattr(random, "uniform", lambda _low, _high: 0.003449)
     caplog.set_level(logging.INFO, logger=LOGGER)
     await service.batch_write([Row(pk="P", sk=f"{i:02d}", n=i) for i in range(10)])
     retries = [r for r in caplog.records if r.getMessage().startswith("dynamodb batch retrying")]
     assert [(r.levelno, r.fields) for r in retries] == [  # type: ignore[attr-defined]
         (logging.WARNING, {**fields, "attempt": attempt, "pending": pending})
-        for fields in [{"operation": "batch_write", "table": TABLE, "delay_ms": 3.0}]
+        for fields in [{"operation": "batch_write", "table": TABLE, "delay_ms": 3.4}]
         for attempt, pending in [(1, 5), (2, 2)]
     ]
     (done,) = [r for r in caplog.records if r.getMessage().startswith("dynamodb operation")]
