@@ -9,9 +9,9 @@ BENCH_STAMP := $(VENV)/.installed-bench
 DYNALITE_DIR := tools/dynalite
 DYNALITE_STAMP := $(DYNALITE_DIR)/node_modules/.installed
 
-
 .PHONY: browser check install demo test lint format typecheck unit integration integration-moto \
-	integration-dynalite integration-botocore integration-env dynalite package-check mutate \
+	integration-dynalite integration-botocore integration-env dynalite package-check mutate mutate-changed \
+	mutate-hand \
 	bench fuzz docs docs-build clean
 
 $(DEV_STAMP): pyproject.toml
@@ -123,9 +123,23 @@ package-check: $(DEV_STAMP)
 	$(PACKAGE_DIR)/venv/bin/python tools/smoke_installed.py
 	$(BIN)/python tools/first_program.py $(PACKAGE_DIR)/venv/bin/python
 
-## Break src/ in known ways (tools/mutate.py), one at a time; each must fail a test.
+## Mutation testing with mutmut over the core modules ([tool.mutmut] in pyproject.toml says
+## which, and why mutmut), each mutant against the unit then integration tests (moto) that
+## call its function. Incremental: results are kept in mutants/, only changed code is
+## re-tested. Prints killed / survived / allowlisted / timeout per module and writes
+## mutation-score.md; then the hand-written mutations mutmut cannot make (tools/mutate.py).
+## MUTATE_JOBS workers (default 2), under nice.
 mutate: $(DEV_STAMP)
-	$(BIN)/python tools/mutate.py
+	@nice -n 15 $(BIN)/python tools/mutation.py run; status=$$?; \
+		$(MAKE) --no-print-directory mutate-hand && exit $$status
+
+## Only the functions this branch changed relative to main (MUTATE_BASE=... for another base).
+mutate-changed: $(DEV_STAMP)
+	nice -n 15 $(BIN)/python tools/mutation.py changed $${MUTATE_BASE:-main}
+
+## Break src/ in known ways (tools/mutate.py), one at a time; each must fail a test.
+mutate-hand: $(DEV_STAMP)
+	nice -n 15 $(BIN)/python tools/mutate.py
 
 ## The performance benchmark against dynalite (needs Node); a few minutes. Not part of test.
 ## BENCH_ARGS passes options, e.g. BENCH_ARGS="--scale 0.3" on a busy machine.

@@ -149,6 +149,10 @@ def endpoint_url(backend: str) -> Iterator[str | None]:
     if backend == "env":
         yield _configured_endpoint()
         return
+    if backend == "moto" and (shared := os.environ.get("LVRGD_SHARED_MOTO_URL")):
+        # make mutate (tools/mutation.py): one moto server for every mutant's test run.
+        yield shared
+        return
     server: LocalServer = dynalite_server(DYNALITE_DIR) if backend == "dynalite" else moto_server()
     with server:
         yield server.endpoint_url

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,6 +13,16 @@ from tests.http_server import Server, serving
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under mutmut (`make mutate`), unit tests before integration tests, each kept in order.
+
+    mutmut orders a mutant's tests fastest first and stops at the first failure; most
+    mutants then die in a unit test before a moto server is started for them.
+    """
+    if "MUTANT_UNDER_TEST" in os.environ:
+        items.sort(key=lambda item: "integration-tests" in item.path.parts)
 
 
 @pytest.fixture

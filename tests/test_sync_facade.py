@@ -33,7 +33,8 @@ NOT_OPERATIONS = {"open", "close", "config"}
 
 
 def public(cls: type) -> set[str]:
-    return {name for name in dir(cls) if not name.startswith("_")}
+    # Under `make mutate`, mutmut adds its mutants as class attributes named x\u01c1Class\u01c1...
+    return {name for name in dir(cls) if not name.startswith(("_", "x\u01c1"))}
 
 
 def parameters(function: object) -> list[tuple[str, object, object, object]]:

@@ -1,4 +1,9 @@
-"""`make mutate`: break the source in ways the tests must notice, one breakage at a time.
+"""`make mutate-hand`: break the source in ways the tests must notice, one breakage at a time.
+
+`make mutate` runs mutmut over the core modules first (tools/mutation.py); this list keeps
+what mutmut's operators do not make: a statement deleted, one variable put for another, a
+condition forced so that a path is or is not taken, and code outside the core modules
+(dynamodb_service.py).
 
 The work happens in a temporary copy of the project (``src``, the tests, ``pyproject.toml``),
 imported first through ``PYTHONPATH``, so the working tree is never touched. Each mutation
@@ -127,15 +132,15 @@ MUTATIONS = (
     Mutation(
         "fast_path=True still sends through the aioboto3 client",
         SRC / "_dynamodb" / "transport" / "base.py",
-        "    if not config.fast_path:\n        return client_transport, opened.stack",
-        "    if True:\n        return client_transport, opened.stack",
+        "    if not config.fast_path or opened.account_routed:\n",
+        "    if True:\n",
         ("integration-tests/test_transport.py",),
     ),
     Mutation(
         "the lean path hands batch writes to the aioboto3 client",
-        SRC / "_dynamodb" / "transport" / "lean.py",
-        '    "batch_write_item": "BatchWriteItem",\n',
-        "",
+        SRC / "_dynamodb" / "apis.py",
+        'Api("batch_write_item", "BatchWriteItem", lean=True,',
+        'Api("batch_write_item", "BatchWriteItem", lean=False,',
         ("tests/test_lean_transport.py",),
     ),
     Mutation(
@@ -180,6 +185,20 @@ MUTATIONS = (
         "scope = asyncio.timeout(remaining)",
         "scope = asyncio.timeout(None)",
         ("tests/test_deadlines.py",),
+    ),
+    Mutation(
+        "a failed scan segment ends as if it were done (issue 27)",
+        SRC / "_dynamodb" / "scanning.py",
+        "await queue.put(exc)",
+        "await queue.put(_DONE)",
+        ("tests/test_mutation_gaps.py", "integration-tests/test_mutation_gaps.py"),
+    ),
+    Mutation(
+        "a failed sync open() leaves its loop thread running (issue 27)",
+        Path("src") / "lvrgd_common" / "sync.py",
+        "                    _stop(loop, thread)\n                    raise",
+        "                    raise",
+        ("tests/test_mutation_gaps.py", "integration-tests/test_mutation_gaps.py"),
     ),
     Mutation(
         "a cancelled operation logs nothing",
