@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import pytest
@@ -107,6 +108,42 @@ async def _raw(settings: DynamoDBConfig, key: dict[str, Any]) -> dict[str, Any]:
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+KeyKind = Literal["S", "N", "B"]
+
+
+@asynccontextmanager
+async def _table(
+    base: DynamoDBConfig, partition: tuple[str, KeyKind], sort: tuple[str, KeyKind] | None
+) -> AsyncIterator[DynamoDBConfig]:
+    """A fresh table keyed ``(name, type)`` pairs, and settings naming its keys; deleted after."""
+    name = f"lvrgd-form-{uuid.uuid4().hex[:8]}"
+    keys: list[tuple[tuple[str, KeyKind], Literal["HASH", "RANGE"]]] = [(partition, "HASH")]
+    if sort is not None:
+        keys.append((sort, "RANGE"))
+    async with raw_client(base) as client:
+        await client.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": key, "KeyType": role} for (key, _), role in keys],
+            AttributeDefinitions=[
+                {"AttributeName": key, "AttributeType": kind} for (key, kind), _ in keys
+            ],
+        )
+        await client.get_waiter("table_exists").wait(
+            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+        )
+        try:
+            yield base.model_copy(
+                update={
+                    "table_name": name,
+                    "partition_key_name": partition[0],
+                    "sort_key_name": None if sort is None else sort[0],
+                }
+            )
+        finally:
+            await client.delete_table(TableName=name)
 
 
 # --- update(model_class=) stores what save stores ------------------------------------------
@@ -329,29 +366,8 @@ class Pascal(DynamoDBBaseModel):
 
 @pytest.fixture
 async def upper_table(base_config: DynamoDBConfig) -> AsyncIterator[DynamoDBConfig]:
-    name = f"lvrgd-upper-{uuid.uuid4().hex[:8]}"
-    async with raw_client(base_config) as client:
-        await client.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-        )
-        await client.get_waiter("table_exists").wait(
-            TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
-        )
-        try:
-            yield base_config.model_copy(
-                update={"table_name": name, "partition_key_name": "PK", "sort_key_name": "SK"}
-            )
-        finally:
-            await client.delete_table(TableName=name)
+    async with _table(base_config, ("PK", "S"), ("SK", "S")) as settings:
+        yield settings
 
 
 @pytest.mark.parametrize("table", ["default", "upper"])
@@ -441,67 +457,37 @@ async def test_every_malformed_cursor_is_a_validation_error(
 async def test_any_bytes_like_key_works_in_every_operation(
     kind: type[Any], base_config: DynamoDBConfig
 ) -> None:
-    name = f"lvrgd-bin-{uuid.uuid4().hex[:8]}"
 
     class Blob(DynamoDBBaseModel):
         pk: bytes  # type: ignore[assignment]
         sk: bytes  # type: ignore[assignment]
         body: str = ""
 
-    async with raw_client(base_config) as client:
-        await client.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "B"},
-                {"AttributeName": "sk", "AttributeType": "B"},
-            ],
-        )
-        await client.get_waiter("table_exists").wait(TableName=name)
-        settings = base_config.model_copy(update={"table_name": name})
-        try:
-            async with DynamoDBService(LoggingService(), settings) as service:
-                await service.save(Blob(pk=b"p", sk=b"s", body="x"))
-                key = (kind(b"p"), kind(b"s"))
-                assert await service.get_one(*key, Blob) is not None
-                assert len(await service.batch_get([key], Blob)) == 1
-                await service.batch_delete([key])
-                assert await service.get_one(b"p", b"s", Blob) is None
-        finally:
-            await client.delete_table(TableName=name)
+    async with (
+        _table(base_config, ("pk", "B"), ("sk", "B")) as settings,
+        DynamoDBService(LoggingService(), settings) as service,
+    ):
+        await service.save(Blob(pk=b"p", sk=b"s", body="x"))
+        key = (kind(b"p"), kind(b"s"))
+        assert await service.get_one(*key, Blob) is not None
+        assert len(await service.batch_get([key], Blob)) == 1
+        await service.batch_delete([key])
+        assert await service.get_one(b"p", b"s", Blob) is None
 
 
 async def test_a_sort_key_condition_on_a_table_without_one_names_the_schema(
     base_config: DynamoDBConfig,
 ) -> None:
-    name = f"lvrgd-hash-{uuid.uuid4().hex[:8]}"
 
     class Thing(DynamoDBBaseModel):
         sk: None = None  # type: ignore[assignment]
 
-    async with raw_client(base_config) as client:
-        await client.create_table(
-            TableName=name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        )
-        await client.get_waiter("table_exists").wait(TableName=name)
-        settings = base_config.model_copy(
-            update={"table_name": name, "partition_key_name": "id", "sort_key_name": None}
-        )
-        try:
-            async with DynamoDBService(LoggingService(), settings) as service:
-                with pytest.raises(DynamoDBValidationError) as caught:
-                    await service.query_by_pk_and_sk(
-                        "p", SortKeyCondition(operator="eq", value="x"), Thing
-                    )
-        finally:
-            await client.delete_table(TableName=name)
+    async with (
+        _table(base_config, ("id", "S"), None) as settings,
+        DynamoDBService(LoggingService(), settings) as service,
+    ):
+        with pytest.raises(DynamoDBValidationError) as caught:
+            await service.query_by_pk_and_sk("p", SortKeyCondition(operator="eq", value="x"), Thing)
     message = str(caught.value)
     assert "None" not in message
     assert "partition key 'id'" in message
