@@ -333,10 +333,15 @@ class DynamoDBService:
         place. Keys are names (taken literally: reserved words and dots are fine) or tuple
         paths into nested values: ``("address", "city")``, ``("tags", 0)``.
 
-        With ``model_class``, keys are its field names (stored under their aliases), values
-        are validated and encoded as ``save`` does, and the item as it is after the update
-        comes back as ``model_class``. For a `VersionedModel` the stored version advances
-        by one; ``updates["version"]``, if given, is the version the item must have.
+        With ``model_class`` (a model class or a discriminated union of them), keys are its
+        field names (stored under their aliases), values go through the model's own
+        validators and serializers and are stored exactly as ``save`` stores them, and the
+        item as it is after the update comes back as ``model_class``. An action is checked
+        against the field's type alone; an `Increment` on a bounded field (``Field(ge=0)``)
+        is sent on condition that the result keeps the bound. For a `VersionedModel` the
+        stored version advances by one; ``updates["version"]``, if given, is the version
+        the item must have. Without ``model_class`` the update is refused on a versioned
+        item (it would leave the version behind), unless it sets the version itself.
 
         Examples:
             >>> order = await service.update(
@@ -346,10 +351,12 @@ class DynamoDBService:
 
         Raises:
             DynamoDBValidationError: Bad updates (empty, a key attribute, overlapping
-                paths, a bad action, an unknown field, a value of the wrong type).
+                paths, a bad action, an unknown field, a value the model refuses, a field
+                marked ``exclude=True``).
             DynamoDBItemNotFoundError: The item does not exist (nothing is created).
-            DynamoDBConditionalCheckError: With ``conditions`` or an expected version: the
-                item is absent or a condition did not hold.
+            DynamoDBConditionalCheckError: With ``conditions``, an expected version or a
+                bounded `Increment`: the item is absent or a condition did not hold; without
+                ``model_class``: the item is versioned.
         """
         with self._operation("update", pk, sk) as op:
             keys = await self._table_keys(op, pk, sk)
