@@ -9,11 +9,11 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import aioboto3
 import pytest
 
+from helpers import raw_client
 from lvrgd_common import DynamoDBLockError, DynamoDBServiceError
 
 if TYPE_CHECKING:
@@ -32,19 +32,9 @@ async def lease_table(config: DynamoDBConfig) -> AsyncIterator[str]:
     """A lease table name of the test's own (created by the first lock), deleted after."""
     name = f"lvrgd-locks-{uuid.uuid4().hex[:12]}"
     yield name
-    async with _client(config) as client:
+    async with raw_client(config) as client:
         with contextlib.suppress(client.exceptions.ResourceNotFoundException):
             await client.delete_table(TableName=name)
-
-
-def _client(config: DynamoDBConfig) -> Any:
-    secret = config.aws_secret_access_key
-    session = aioboto3.Session(
-        aws_access_key_id=config.aws_access_key_id,
-        aws_secret_access_key=None if secret is None else secret.get_secret_value(),
-        region_name=config.region,
-    )
-    return session.client("dynamodb", endpoint_url=config.endpoint_url)
 
 
 async def test_six_tasks_one_inside_at_a_time_with_growing_fencing_tokens(
@@ -193,7 +183,7 @@ async def test_a_cancellation_from_outside_stays_a_cancellation(
 
 async def _steal(config: DynamoDBConfig, lease_table: str, pk: str) -> None:
     """What another holder does once a lease has expired: write itself in."""
-    async with _client(config) as client:
+    async with raw_client(config) as client:
         await client.update_item(
             TableName=lease_table,
             Key={"pk": {"S": pk}, "sk": {"S": "lock"}},

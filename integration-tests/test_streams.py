@@ -16,11 +16,12 @@ import uuid
 from contextlib import aclosing, asynccontextmanager, suppress
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import aioboto3
 import pytest
 
+from helpers import raw_client
 from lvrgd_common import DynamoDBDecodeError, DynamoDBService, LoggingService
 from lvrgd_common.streams import ChangeEvent, decode_lambda_event
 from stream_models import Cat, Dog, Note, Pet
@@ -38,22 +39,15 @@ GUARD = 300.0  # only so that a broken worker fails the test instead of hanging 
 needs_streams = pytest.mark.needs("streams")
 
 
-def _client(config: DynamoDBConfig) -> Any:
-    secret = config.aws_secret_access_key
-    session = aioboto3.Session(
-        aws_access_key_id=config.aws_access_key_id,
-        aws_secret_access_key=None if secret is None else secret.get_secret_value(),
-        region_name=config.region,
-    )
-    return session.client("dynamodb", endpoint_url=config.endpoint_url)
+ViewType = Literal["KEYS_ONLY", "NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE"]
 
 
 async def create_stream_table(
-    base: DynamoDBConfig, view_type: str = "NEW_AND_OLD_IMAGES"
+    base: DynamoDBConfig, view_type: ViewType = "NEW_AND_OLD_IMAGES"
 ) -> DynamoDBConfig:
     """A fresh table with a stream (its lease table is `leases_of` it)."""
     config = base.model_copy(update={"table_name": f"lvrgd-st-{uuid.uuid4().hex[:12]}"})
-    async with _client(config) as client:
+    async with raw_client(config) as client:
         await client.create_table(
             TableName=config.table_name,
             KeySchema=[
@@ -72,7 +66,7 @@ async def create_stream_table(
 
 async def drop_stream_table(config: DynamoDBConfig) -> None:
     """Delete the table and its lease table."""
-    async with _client(config) as client:
+    async with raw_client(config) as client:
         for name in (config.table_name, leases_of(config)):
             with suppress(client.exceptions.ResourceNotFoundException):
                 await client.delete_table(TableName=name)
@@ -80,7 +74,7 @@ async def drop_stream_table(config: DynamoDBConfig) -> None:
 
 @asynccontextmanager
 async def stream_table(
-    base: DynamoDBConfig, view_type: str = "NEW_AND_OLD_IMAGES"
+    base: DynamoDBConfig, view_type: ViewType = "NEW_AND_OLD_IMAGES"
 ) -> AsyncIterator[DynamoDBConfig]:
     """A fresh table with a stream, and a lease table name; both deleted at the end."""
     config = await create_stream_table(base, view_type)
@@ -116,7 +110,7 @@ async def take(events: AsyncIterator[ChangeEvent[Any]], count: int) -> list[Chan
 
 async def read_records(config: DynamoDBConfig) -> list[dict[str, Any]]:
     """Every record of the table's stream, as botocore parses GetRecords (for Lambda tests)."""
-    async with _client(config) as client:
+    async with raw_client(config) as client:
         table = (await client.describe_table(TableName=config.table_name))["Table"]
     secret = config.aws_secret_access_key
     session = aioboto3.Session(
